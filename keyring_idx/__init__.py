@@ -1,0 +1,1 @@
+"""keyring-idx: the user-facing side (idx-auth CLI, keyring backend, resolver)."""
