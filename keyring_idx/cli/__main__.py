@@ -1,0 +1,5 @@
+import sys
+
+from keyring_idx.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""Where the store, the key and the agent socket live.
+
+platformdirs with the app name ``idx-auth``, each directory overridable by an environment
+variable. Pure: takes the environment as a mapping, touches no file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP = "idx-auth"
+STORE_FILE = "credentials.toml"
+LOCK_FILE = "credentials.toml.lock"
+KEY_FILE = "key"
+SOCKET_FILE = "agent.sock"
+
+
+@dataclass(frozen=True, slots=True)
+class Dirs:
+    data: Path  # credentials.toml and its lock
+    config: Path  # key file and settings
+    runtime: Path  # agent.sock
+
+    @property
+    def store_file(self) -> Path:
+        return self.data / STORE_FILE
+
+    @property
+    def lock_file(self) -> Path:
+        return self.data / LOCK_FILE
+
+    @property
+    def key_file(self) -> Path:
+        return self.config / KEY_FILE
+
+    @property
+    def socket(self) -> Path:
+        return self.runtime / SOCKET_FILE
+
+
+def resolve_dirs(env: Mapping[str, str] | None = None) -> Dirs:
+    env = os.environ if env is None else env
+    data = env.get("IDX_AUTH_DATA_DIR") or _xdg(env, "XDG_DATA_HOME", ".local/share")
+    config = env.get("IDX_AUTH_CONFIG_DIR") or _xdg(env, "XDG_CONFIG_HOME", ".config")
+    runtime = env.get("IDX_AUTH_RUNTIME_DIR") or _runtime(env)
+    return Dirs(Path(data), Path(config), Path(runtime))
+
+
+def _xdg(env: Mapping[str, str], var: str, fallback: str) -> str:
+    # platformdirs reads os.environ itself; with an injected mapping we follow the XDG rules here
+    # so tests and the agent see the same answer for the same environment.
+    if env is os.environ:
+        if var == "XDG_DATA_HOME":
+            return platformdirs.user_data_dir(APP, appauthor=False)
+        return platformdirs.user_config_dir(APP, appauthor=False)
+    base = env.get(var) or str(Path(env.get("HOME", str(Path.home()))) / fallback)
+    return str(Path(base) / APP)
+
+
+def _runtime(env: Mapping[str, str]) -> str:
+    xdg = env.get("XDG_RUNTIME_DIR")
+    if xdg:
+        return str(Path(xdg) / APP)
+    # No session runtime dir (containers, CI): a per-user directory under the temp dir.
+    tmp = env.get("TMPDIR") or "/tmp"
+    return str(Path(tmp) / f"{APP}-{os.getuid()}")
