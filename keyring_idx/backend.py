@@ -58,6 +58,9 @@ class IdxKeyring(backend.KeyringBackend):
     #: ``indexes`` or ``all``; set with ``KEYRING_PROPERTY_SCOPE`` or ``with_properties``.
     scope: str = "indexes"
 
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # reads KEYRING_PROPERTY_*
+
     @properties.classproperty
     def priority(cls) -> float:
         # Just under the chainer (10): with other backends installed the chainer asks us first.

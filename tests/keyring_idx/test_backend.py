@@ -105,7 +105,8 @@ def test_scope_from_keyrings_property_environment(
     ring.set_password("pypi.example.com", "alice", "pw")
     # a plain entry answers uv's host lookup
     assert IdxKeyring().get_password("pypi.example.com", "alice") == "pw"
-    assert IdxKeyring().with_properties(scope="indexes").scope == "indexes"
+    other = IdxKeyring().with_properties(scope="indexes")
+    assert isinstance(other, IdxKeyring) and other.scope == "indexes"
 
 
 def test_lookups_never_raise(

@@ -187,10 +187,13 @@ def test_prefilter_never_changes_uvs_answer(
         request = service.parse_service(asked)
     except Exception:
         return
+
+    def key(e: Entry) -> tuple[str, str | None]:
+        return e.service, e.username
+
+    expected: Entry | tuple[str, ...] | None
     try:
-        expected: object = service.select(
-            entries, request, user, key=lambda e: (e.service, e.username)
-        )
+        expected = service.select(entries, request, user, key)
     except AmbiguousCredentialError as exc:
         expected = tuple(n for n in exc.usernames if n != "<none>")
     got = lookup.find(entries, asked, user)
