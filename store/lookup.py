@@ -6,9 +6,10 @@ uv and pip ask ``keyring`` for a *service* string in several shapes, most specif
   trailing slash) or, for other requests, the full request URL: uv's own rules apply
   (:func:`store.service.select`: exact key, else the longest whole-segment path prefix), so a
   token stored for ``/team-a`` never answers ``/team-b`` and never crosses ports;
-- ``host`` or ``host:port`` (no scheme), and ``scheme://host[:port]`` (no path): every index
-  entry on that host and port is a candidate, an entry stored for the host's root path wins,
-  otherwise the candidates must agree on one key;
+- ``host`` or ``host:port`` (no scheme), and ``scheme://host[:port]`` (no path): answered only
+  by an entry stored for the whole host (path ``/``) on that port, since one stored for
+  ``/team-a`` must not reach requests elsewhere on the host (uv asks the host form after the
+  index URL found nothing);
 - anything else is a plain keyring name (``keyring set myapp alice``), matched exactly.
 
 A plain entry whose name is exactly the service string is tried first, whatever its shape,
@@ -145,22 +146,20 @@ def _find_host(
     entries: Sequence[Entry], query: Query, username: str | None
 ) -> Entry | Ambiguous | None:
     assert query.host is not None
-    by_key: dict[tuple[str, str | None], tuple[Entry, str]] = {}
+    by_key: dict[tuple[str, str | None], Entry] = {}
     for entry in _on_origin(entries, query.scheme, query.host, query.port):
         stored = svc.parse_stored(entry.service)
-        if stored is None or not _same_host(stored, query):
+        # Only an entry for the whole host answers a host lookup: one stored for a path
+        # (/team-a) must not reach requests elsewhere on that host.
+        if stored is None or stored.path != "/" or not _same_host(stored, query):
             continue
-        if username is not None and entry.username != username:
-            continue
-        by_key[(stored.service, entry.username)] = (entry, stored.path)
-    if not by_key:
-        return None
-    roots = [entry for entry, path in by_key.values() if path == "/"]
-    if len(by_key) == 1 or len(roots) == 1:
-        return roots[0] if roots else next(iter(by_key.values()))[0]
-    if username is not None:
-        return None  # one user on several paths of this host: no single answer
-    return Ambiguous(query.raw, _names({k[1]: None for k in by_key}))
+        if username is None or entry.username == username:
+            by_key[(stored.service, entry.username)] = entry
+    if len(by_key) > 1:
+        if username is not None:
+            return None  # the same user under two spellings of one key; no guessing
+        return Ambiguous(query.raw, _names({k[1]: None for k in by_key}))
+    return next(iter(by_key.values()), None)
 
 
 def _same_host(stored: svc.ServiceUrl, query: Query) -> bool:

@@ -26,7 +26,8 @@ API = basic("https://h.example/api")
 TEAM_A = basic("https://h.example/team-a", "bob")
 TEAM_B = basic("https://h.example/team-b", "bob")
 LOCAL = basic("http://127.0.0.1:8080/", "carol")
-ENTRIES = [API, TEAM_A, TEAM_B, LOCAL]
+ROOT = basic("https://root.example/", "dave")
+ENTRIES = [API, TEAM_A, TEAM_B, LOCAL, ROOT]
 
 
 @pytest.mark.parametrize(
@@ -102,13 +103,18 @@ def test_bearer_entry_answers_without_username() -> None:
         ("127.0.0.1", None, None),
         ("https://127.0.0.1:8080", None, None),  # another scheme
         ("http://127.0.0.1:8081", None, None),
-        ("h.example", "alice", API),
-        ("H.Example", "alice", API),
-        ("h.example:443", "alice", API),
-        ("h.example:8443", "alice", None),
-        ("https://h.example", "alice", API),
-        ("h.example", "carol", None),
-        ("h.example", "bob", None),  # bob has two paths there: no single answer
+        ("root.example", "dave", ROOT),
+        ("Root.Example", None, ROOT),
+        ("root.example:443", "dave", ROOT),
+        ("https://root.example", "dave", ROOT),
+        ("root.example:8443", "dave", None),
+        ("http://root.example", "dave", None),
+        ("root.example", "carol", None),
+        # entries stored for a path never answer the host form
+        ("h.example", "alice", None),
+        ("h.example", "bob", None),
+        ("h.example", None, None),
+        ("https://h.example", None, None),
     ],
 )
 def test_host_forms(asked: str, user: str | None, expected: Entry | None) -> None:
@@ -116,13 +122,10 @@ def test_host_forms(asked: str, user: str | None, expected: Entry | None) -> Non
 
 
 def test_host_form_without_username_is_ambiguous_across_users() -> None:
-    result = lookup.find(ENTRIES, "h.example", None)
-    assert result == lookup.Ambiguous("h.example", ("alice", "bob"))
-
-
-def test_host_form_prefers_the_root_entry() -> None:
-    root = basic("https://h.example/", "root")
-    assert hit(lookup.find([*ENTRIES, root], "h.example", None)) is root
+    other = basic("https://root.example/", "erin")
+    result = lookup.find([*ENTRIES, other], "root.example", None)
+    assert result == lookup.Ambiguous("root.example", ("dave", "erin"))
+    assert hit(lookup.find([*ENTRIES, other], "root.example", "erin")) is other
 
 
 def test_plain_names_match_exactly() -> None:
@@ -139,8 +142,8 @@ def test_plain_names_match_exactly() -> None:
 
 
 def test_plain_entry_named_like_a_host_answers_the_host_lookup_first() -> None:
-    named = basic("h.example", "alice", plain=True)
-    assert hit(lookup.find([*ENTRIES, named], "h.example", "alice")) is named
+    named = basic("root.example", "dave", plain=True)
+    assert hit(lookup.find([*ENTRIES, named], "root.example", "dave")) is named
 
 
 def test_stored_services_not_in_normal_form_are_still_found() -> None:
@@ -158,7 +161,8 @@ def test_ten_thousand_entries() -> None:
     target = many[7_777]
     asked = "https://host7777.example/api/pypi/repo7777/simple/"
     assert hit(lookup.find(many, asked, None)) is target
-    assert hit(lookup.find(many, "host7777.example", "u7777")) is target
+    root = basic("https://host7777.example/", "u7777")
+    assert hit(lookup.find([*many, root], "host7777.example", "u7777")) is root
     assert lookup.find(many, "https://host7777.example/api/pypi/repo7778/simple/", None) is None
 
 
