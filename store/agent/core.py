@@ -149,7 +149,10 @@ class AgentCore:
         needs = self.backend.needs_passphrase
         if needs and not request.passphrase:
             return p.reply_error(p.INVALID, "this store needs a passphrase to unlock")
-        self.backend.unlock(request.passphrase if needs else None)
+        try:
+            self.backend.unlock(request.passphrase if needs else None)
+        except KeyUnavailableError as exc:
+            return p.reply_error(p.FAILED, str(exc))
         with self._mutex:
             self.last_error = None
             self._timer = timer.start(now, self.idle, self.maximum) if needs else None

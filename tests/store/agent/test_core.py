@@ -49,7 +49,8 @@ def test_passphrase_store_starts_locked_and_unlocks() -> None:
     assert core.handle(p.Get("https://h/", "alice"), 1.0).status == p.LOCKED
     assert core.status(1.0)["locked"] is True
     assert core.handle(p.Unlock(), 1.0).status == p.INVALID
-    assert core.handle(p.Unlock("wrong"), 1.0).status == p.LOCKED
+    assert core.handle(p.Unlock("wrong"), 1.0).status == p.FAILED
+    assert core.handle(p.Get("https://h/", "alice"), 1.0).status == p.LOCKED
     assert core.handle(p.Unlock(PASSPHRASE), 1.0).ok
     assert core.handle(p.Get("https://h/", "alice"), 2.0).data["secret"] == "pw-a"
     assert core.status(2.0)["locked"] is False
