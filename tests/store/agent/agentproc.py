@@ -23,7 +23,7 @@ def agent_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         HOME=str(tmp_path / "home"),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_DATA_HOME=str(tmp_path / "data"),
-        IDX_AUTH_RUNTIME_DIR=str(tmp_path / "run"),
+        IDX_AUTH_RUNTIME_DIR=str(tmp_path / "agent-run"),
         IDX_AUTH_DATA_DIR=str(tmp_path / "data"),
         IDX_AUTH_CONFIG_DIR=str(tmp_path / "config"),
         PYTHONPATH=str(ROOT),
@@ -50,7 +50,7 @@ def wait_until_serving(sock: Path, proc: subprocess.Popen[bytes], limit: float =
 
 
 def start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    sock = tmp_path / "run" / "agent.sock"
+    sock = tmp_path / "agent-run" / "agent.sock"
     proc = subprocess.Popen(
         fake_agent_cmd(sock, *args), env=env or agent_env(tmp_path), stderr=subprocess.PIPE
     )

@@ -32,7 +32,7 @@ def start_server(
     backend = backend or MemoryBackend(ENTRIES)
     core = AgentCore(backend)
     core.start(0.0)
-    path = tmp_path / "run" / "agent.sock"
+    path = tmp_path / "agent-run" / "agent.sock"
     server = Server(core, [bind_socket(path)], **options)  # type: ignore[arg-type]
     thread = serve_in_thread(server)
     try:

@@ -23,7 +23,7 @@ SVC, USER, SECRET = "https://pypi.example.com/simple/", "alice", "s3cret-alice"
 
 
 def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    sock = tmp_path / "run" / "agent.sock"
+    sock = tmp_path / "agent-run" / "agent.sock"
     proc = start(tmp_path)
     try:
         assert client.get(SVC, USER, path=str(sock)) == (USER, SECRET)
@@ -40,7 +40,7 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_refuses_a_runtime_dir_with_group_or_other_bits(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+    run = tmp_path / "agent-run"
     run.mkdir(mode=0o755)
     run.chmod(0o755)
     result = subprocess.run(
@@ -54,7 +54,7 @@ def test_second_agent_on_the_same_socket_is_refused(tmp_path: Path) -> None:
     proc = start(tmp_path)
     try:
         result = subprocess.run(
-            fake_agent_cmd(tmp_path / "run" / "agent.sock"),
+            fake_agent_cmd(tmp_path / "agent-run" / "agent.sock"),
             env=agent_env(tmp_path),
             capture_output=True,
             timeout=30,
@@ -65,7 +65,7 @@ def test_second_agent_on_the_same_socket_is_refused(tmp_path: Path) -> None:
 
 
 def test_sighup_reloads_and_keeps_serving(tmp_path: Path) -> None:
-    sock = str(tmp_path / "run" / "agent.sock")
+    sock = str(tmp_path / "agent-run" / "agent.sock")
     proc = start(tmp_path)
     try:
         os.kill(proc.pid, signal.SIGHUP)
@@ -111,7 +111,7 @@ def test_notify_socket_gets_ready_and_stopping(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not shutil.which("systemd-socket-activate"), reason="needs systemd")
 def test_socket_activation_with_systemd_socket_activate(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+    run = tmp_path / "agent-run"
     run.mkdir(mode=0o700)
     sock = run / "agent.sock"
     # The agent is only started when the first client connects; its own --socket is unused.
@@ -137,7 +137,7 @@ def test_socket_activation_with_systemd_socket_activate(tmp_path: Path) -> None:
 
 
 def test_passphrase_unlock_idle_timeout_and_lock(tmp_path: Path) -> None:
-    sock = str(tmp_path / "run" / "agent.sock")
+    sock = str(tmp_path / "agent-run" / "agent.sock")
     proc = start(tmp_path, "--passphrase", "--idle", "0.5")
     try:
         assert client.get(SVC, USER, path=sock) is None  # locked: nothing, quickly
@@ -158,7 +158,7 @@ def test_passphrase_unlock_idle_timeout_and_lock(tmp_path: Path) -> None:
 
 
 def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Path) -> None:
-    sock = str(tmp_path / "run" / "agent.sock")
+    sock = str(tmp_path / "agent-run" / "agent.sock")
     proc = start(tmp_path)
     results: list[object] = []
     stop_flag = threading.Event()
