@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 __all__ = ["UrlParts", "UrlSyntaxError", "split_url"]
@@ -109,8 +110,9 @@ def split_url(raw: str) -> UrlParts:
     text = raw.strip(_C0_SPACE).translate(_TAB_NEWLINE)
     match = _SCHEME.match(text)
     if match is None:
-        # uv retries a "relative URL without a base" with https:// in front.
-        text = "https://" + text
+        # uv retries a "relative URL without a base" with https:// in front of the raw input,
+        # so leading blanks end up inside the host (and make it invalid).
+        text = ("https://" + raw).strip(_C0_SPACE).translate(_TAB_NEWLINE)
         match = _SCHEME.match(text)
         assert match is not None
     scheme = match.group()[:-1].lower()
@@ -166,10 +168,16 @@ def _split_special(scheme: str, rest: str) -> UrlParts:
 
 
 def _colon_then_at(text: str | None) -> bool:
+    """uv's guess at credentials that slipped past the authority: a ':' with an '@' somewhere
+    after it. A ':' that starts '://' (a URL embedded in the path) does not count."""
     if text is None:
         return False
-    colon = text.find(":")
-    return colon >= 0 and "@" in text[colon:]
+    start = 0
+    while (colon := text.find(":", start)) >= 0:
+        if not text.startswith("//", colon + 1) and "@" in text[colon + 1 :]:
+            return True
+        start = colon + 1
+    return False
 
 
 def _split_port(scheme: str, authority: str) -> tuple[str, int | None]:
@@ -223,6 +231,8 @@ def _parse_host(text: str) -> str:
         return "[" + _parse_ipv6(text[1:-1]) + "]"
     domain = _percent_decode(text).decode("utf-8", "replace")
     ascii_domain = _domain_to_ascii(domain)
+    if not ascii_domain:
+        raise UrlSyntaxError("empty host", "")
     if any(ch in _FORBIDDEN_DOMAIN for ch in ascii_domain):
         raise UrlSyntaxError("invalid international domain name", "check the host name")
     if _ends_in_number(ascii_domain):
@@ -305,9 +315,12 @@ def _domain_to_ascii(domain: str) -> str:
     """UTS 46 ToASCII as WHATWG calls it (non-transitional, no STD3 rules, no length check)."""
     if domain.isascii():
         lowered = domain.lower()
-        for label in lowered.split("."):
-            if label.startswith("xn--"):
-                _check_punycode_label(label)
+        labels = lowered.split(".")
+        if any(label.startswith("xn--") for label in labels):
+            for label in labels:
+                if label.startswith("xn--"):
+                    _check_punycode_label(label)
+            _check_unicode_labels([_to_unicode(label) for label in labels])
         return lowered
     try:
         import idna
@@ -319,15 +332,41 @@ def _domain_to_ascii(domain: str) -> str:
         mapped = idna.uts46_remap(domain, std3_rules=False, transitional=False)
     except (idna.IDNAError, ValueError):
         raise UrlSyntaxError("invalid international domain name", "check the host name") from None
-    labels = []
-    for label in mapped.split("."):
-        if label.isascii():
-            if label.startswith("xn--"):
-                _check_punycode_label(label)
-            labels.append(label)
-        else:
-            labels.append("xn--" + label.encode("punycode").decode("ascii"))
-    return ".".join(labels)
+    labels = mapped.split(".")
+    for label in labels:
+        if label.startswith("xn--"):
+            _check_punycode_label(label)
+    _check_unicode_labels([_to_unicode(label) for label in labels])
+    return ".".join(
+        label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+        for label in labels
+    )
+
+
+def _to_unicode(label: str) -> str:
+    return label[4:].encode("ascii").decode("punycode") if label.startswith("xn--") else label
+
+
+def _check_unicode_labels(labels: list[str]) -> None:
+    """UTS 46 validity checks WHATWG turns on: no leading combining mark, CheckJoiners,
+    CheckBidi (all labels, once any label is right-to-left)."""
+    import idna.core
+
+    bad = UrlSyntaxError("invalid international domain name", "check the host name")
+    rtl = any(unicodedata.bidirectional(ch) in ("R", "AL", "AN") for lb in labels for ch in lb)
+    for label in labels:
+        if not label:
+            continue
+        if unicodedata.category(label[0]).startswith("M"):
+            raise bad
+        try:
+            for pos, ch in enumerate(label):
+                if ch in "\u200c\u200d" and not idna.core.valid_contextj(label, pos):
+                    raise bad
+            if rtl:
+                idna.core.check_bidi(label, check_ltr=True)
+        except (idna.IDNAError, ValueError):
+            raise bad from None
 
 
 def _check_punycode_label(label: str) -> None:

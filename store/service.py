@@ -85,13 +85,14 @@ class ServiceUrl:
 
 
 def _redact(raw: str) -> str:
-    """The input as it may appear in a message: anything that could be userinfo masked."""
+    """The input as it may appear in a one-line message: anything that could be userinfo
+    masked, control characters escaped."""
     at = raw.rfind("@")
-    if at < 0:
-        return raw
-    sep = raw.find("://")
-    start = sep + 3 if 0 <= sep < at else 0
-    return f"{raw[:start]}***{raw[at:]}"
+    if at >= 0:
+        sep = raw.find("://")
+        start = sep + 3 if 0 <= sep < at else 0
+        raw = f"{raw[:start]}***{raw[at:]}"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in raw)
 
 
 def _invalid(raw: str, problem: str, fix: str) -> InvalidServiceError:
@@ -113,7 +114,7 @@ def parse_service(raw: str) -> ServiceUrl:
             raise _invalid(
                 raw,
                 f"{parts.scheme!r} is read as a URL scheme (host:port needs a scheme in front)",
-                f"write https://{raw.strip()}",
+                f"write https://{_redact(raw.strip())}",
             )
         raise _invalid(
             raw,

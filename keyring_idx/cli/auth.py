@@ -14,6 +14,8 @@ from pathlib import Path
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 from keyring_idx.cli.secrets import from_flag, username_prompt
 from store import files, plaintext, service
+from store.agent import client
+from store.agent import protocol as p
 from store.dirs import resolve_dirs
 from store.errors import NotFoundError
 from store.model import TOKEN_USERNAME, Credential, Document, Entry
@@ -121,7 +123,8 @@ def cmd_login(args: argparse.Namespace) -> int:
         if not username:
             raise CliError("Username cannot be empty")
         secret = from_flag(args.password, "--password", "password: ")
-    Vault().login(target.service, username, secret)
+    if not _through_agent(p.Login(target.service, username, "basic", secret)):
+        Vault().login(target.service, username, secret)
     shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
     say(f"Stored credentials for {shown}")
     return 0
@@ -130,10 +133,31 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_logout(args: argparse.Namespace) -> int:
     target = service.parse_login_service(args.service)
     username = args.username or target.username or TOKEN_USERNAME
-    Vault().logout(target.service, username)
     shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
+    try:
+        if not _through_agent(p.Logout(target.service, username)):
+            Vault().logout(target.service, username)
+    except NotFoundError:
+        raise NotFoundError(f"No matching entry found for {shown}") from None
     say(f"Removed credentials for {shown}")
     return 0
+
+
+def _through_agent(request: p.Login | p.Logout) -> bool:
+    """Send a change to the running agent, which writes under the same lock and serves the
+    new state at once. False when no agent can take it (not running, locked): then the caller
+    writes the file itself."""
+    try:
+        reply = client.request(request, timeout=30.0)
+    except client.AgentUnavailable:
+        return False
+    if reply.ok:
+        return True
+    if reply.status in (p.LOCKED, p.UNSUPPORTED):
+        return False
+    if reply.status == p.NOT_FOUND:
+        raise NotFoundError(reply.message or "No matching entry found")
+    raise CliError(f"the agent refused the change: {reply.message}")
 
 
 def cmd_token(args: argparse.Namespace) -> int:

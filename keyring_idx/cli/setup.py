@@ -7,6 +7,7 @@ adds a target (``setup systemd``) by appending its own function there.
 - ``setup keyring`` writes keyring's ``keyringrc.cfg`` so the ``keyring`` command loads our
   backend directly instead of importing every installed backend on each call.
 - ``setup uv`` prints what uv needs to ask keyring for each stored index.
+- ``setup systemd`` (cli/agent.py) installs the agent's user units.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from keyring_idx.cli import agent
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 
 BACKEND = "keyring_idx.backend.IdxKeyring"
@@ -63,7 +65,7 @@ def add_uv(targets: Sub) -> None:
 
 
 #: ``setup`` targets in ``--help`` order; each adds one sub-parser.
-TARGETS: list[Callable[[Sub], None]] = [add_keyring, add_uv]
+TARGETS: list[Callable[[Sub], None]] = [add_keyring, add_uv, agent.add_setup_systemd]
 
 
 # -- setup keyring ---------------------------------------------------------------------------
