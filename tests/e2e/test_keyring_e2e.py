@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -289,3 +290,45 @@ def test_uv_publish_takes_the_password_from_the_store(
     r = run(argv, env=stored)
     assert r.returncode == 0, r.stdout + r.stderr
     assert (index.packages / wheel.name).is_file()
+
+
+def test_keyring_asks_the_running_agent_first(
+    index: Index, stored: dict[str, str], tmp_path: Path
+) -> None:
+    from store.agent import client
+    from store.agent import protocol as p
+    from store.dirs import resolve_dirs
+
+    dirs = resolve_dirs(stored)
+    agent = subprocess.Popen(
+        [tool("idx-auth"), "agent"],
+        env=stored,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert agent.poll() is None, "the agent exited"
+            try:
+                if client.request(p.Status(), path=str(dirs.socket), timeout=1.0).ok:
+                    break
+            except client.AgentUnavailable:
+                assert time.monotonic() < deadline, "the agent did not start serving"
+                time.sleep(0.05)
+        r = run([tool("keyring"), "get", index.simple, USER], env=stored)
+        assert r.stdout == PASSWORD + "\n", r.stderr
+        # Without its key file the store cannot be opened from disk: only the agent, which
+        # unlocked it for the first lookup, can still answer.
+        dirs.key_file.rename(tmp_path / "key.aside")
+        r = run([tool("keyring"), "--mode", "creds", "get", f"127.0.0.1:{index.port}"], env=stored)
+        assert r.stdout == f"{USER}\n{PASSWORD}\n", r.stderr
+        r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", stored)
+        assert r.returncode == 0 and f"{PKG}==0.1.0" in r.stdout, r.stderr
+    finally:
+        agent.terminate()
+        agent.wait(15)
+    r = run([tool("keyring"), "get", index.simple, USER], env=stored)
+    assert (r.returncode, r.stdout) == (1, "")
+    assert "key file" in r.stderr and "Traceback" not in r.stderr
