@@ -1,9 +1,9 @@
 """The keyring backend: uv, pip, twine and poetry read the idx-auth store through ``keyring``.
 
 keyring imports every installed plugin on every default run, so importing this module costs
-next to nothing: the standard library, keyring (already loaded by then) and the agent's
-stdlib-only client. The store (tomllib, cryptography, platformdirs) is imported inside the
-first lookup, and only when no agent answered.
+next to nothing: the standard library and keyring (already loaded by then). A lookup asks the
+agent first (its stdlib-only client is imported only when its socket exists) and reads the
+store itself (tomllib, cryptography) only when no agent answered.
 
 A lookup never raises: an exception would abort keyring's chainer and make pip switch keyring
 off for the whole run. Failures return None and are logged at debug level; a store that cannot
@@ -18,29 +18,19 @@ raising NotImplementedError; ``all`` keeps them as plain entries in the store.
 
 from __future__ import annotations
 
-import importlib
 import logging
+import os
 import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jaraco.classes import properties
 from keyring import backend, credentials, errors
 
 if TYPE_CHECKING:
+    from store.dirs import Dirs
     from store.model import Credential
     from store.service import ServiceUrl
 
-
-def _agent_client() -> ModuleType | None:
-    # Looked up by name so a build without the agent still works: the file is then the source.
-    try:
-        return importlib.import_module("store.agent.client")
-    except ImportError:
-        return None
-
-
-_agent = _agent_client()
 
 __all__ = ["IdxKeyring"]
 
@@ -147,21 +137,29 @@ def index_service(service: str) -> ServiceUrl | None:
 def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
     """``(username, secret)`` for a lookup, or None. Never raises."""
     try:
-        answer = _ask_agent(service, username)
+        from store.dirs import resolve_dirs
+
+        dirs = resolve_dirs()
+        answer = _ask_agent(service, username, dirs)
         if answer is _NOT_RUNNING:
-            return _read_store(service, username)
+            return _read_store(service, username, dirs)
         return _as_answer(answer)
     except Exception as exc:
         _report(exc)
         return None
 
 
-def _ask_agent(service: str, username: str | None) -> Any:
+def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:
     """The agent's answer: ``(username, secret)``, None, or _NOT_RUNNING (read the file)."""
-    if _agent is None:
+    # No socket, no agent: skip importing the client and its protocol (a few ms per lookup).
+    if not os.path.exists(dirs.socket):
         return _NOT_RUNNING
-    answer = _agent.get(service, username, AGENT_TIMEOUT)
-    if answer is _agent.NOT_RUNNING:
+    try:
+        from store.agent import client
+    except ImportError:  # a build without the agent: the file is the only source
+        return _NOT_RUNNING
+    answer = client.get(service, username, AGENT_TIMEOUT, path=str(dirs.socket))
+    if answer is client.NOT_RUNNING:
         return _NOT_RUNNING
     return answer
 
@@ -172,11 +170,11 @@ def _as_answer(answer: object) -> tuple[str, str] | None:
     return None
 
 
-def _read_store(service: str, username: str | None) -> tuple[str, str] | None:
+def _read_store(service: str, username: str | None, dirs: Dirs) -> tuple[str, str] | None:
     from store import lookup
     from store.vault import Vault
 
-    vault = Vault()
+    vault = Vault(dirs)
     doc = vault.read()
     found = lookup.find(doc.entries, service, username)
     if isinstance(found, lookup.Ambiguous):

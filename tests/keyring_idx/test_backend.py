@@ -3,17 +3,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
 from keyring import errors
 from keyring.testing.backend import BackendBasicTests
 
-from keyring_idx import backend
 from keyring_idx.backend import IdxKeyring
 from store.dirs import Dirs
 from store.vault import Vault
+from tests.store.agent.conftest import start_server
+from tests.store.agent.fakes import MemoryBackend
 
 
 class TestKeyringsOwnSuite(BackendBasicTests):
@@ -125,43 +125,40 @@ def test_lookups_never_raise(
         ring.set_password("https://h.example/", "alice", "pw2")
 
 
-def fake_agent(answer: object) -> types.SimpleNamespace:
-    not_running = object()
-    calls: list[tuple[str, str | None]] = []
-
-    def get(service: str, username: str | None, timeout: float) -> object:
-        calls.append((service, username))
-        if isinstance(answer, Exception):
-            raise answer
-        return not_running if answer == "NOT_RUNNING" else answer
-
-    return types.SimpleNamespace(get=get, NOT_RUNNING=not_running, calls=calls)
-
-
-def test_agent_is_asked_first(
-    ring: IdxKeyring, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+def test_agent_is_asked_first_and_its_answer_is_final(
+    ring: IdxKeyring, dirs: Dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A real agent server and client over the socket (with an in-memory store behind it)."""
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
     login(dirs, "https://h.example/", "alice", "from-file")
-    agent = fake_agent(("alice", "from-agent"))
-    monkeypatch.setattr(backend, "_agent", agent)
-    assert ring.get_password("https://h.example/simple/", "alice") == "from-agent"
-    assert agent.calls == [("https://h.example/simple/", "alice")]
-    bearer = fake_agent(("", "tok"))
-    monkeypatch.setattr(backend, "_agent", bearer)
-    cred = ring.get_credential("https://h.example/simple/", None)
-    assert cred is not None and (cred.username, cred.password) == ("", "tok")
+    login(dirs, "https://other.example/", "alice", "file-only")
+    memory = MemoryBackend(
+        {
+            ("https://h.example/", "alice"): ("basic", "from-agent"),
+            ("https://t.example/", None): ("bearer", "tok"),
+        }
+    )
+    with start_server(tmp_path, memory):
+        assert ring.get_password("https://h.example/", "alice") == "from-agent"
+        assert ring.get_password("https://other.example/", "alice") is None
+        cred = ring.get_credential("https://t.example/", None)
+        assert cred is not None and (cred.username, cred.password) == ("", "tok")
+    # no agent any more: the file answers
+    assert ring.get_password("https://h.example/", "alice") == "from-file"
+    assert ring.get_password("https://other.example/", "alice") == "file-only"
 
 
-def test_agent_none_is_final_and_not_running_falls_back_to_the_file(
-    ring: IdxKeyring, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+def test_a_stale_socket_falls_back_to_the_file(
+    ring: IdxKeyring, dirs: Dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    login(dirs, "https://h.example/", "alice", "from-file")
-    monkeypatch.setattr(backend, "_agent", fake_agent(None))
-    assert ring.get_password("https://h.example/simple/", "alice") is None
-    monkeypatch.setattr(backend, "_agent", fake_agent("NOT_RUNNING"))
-    assert ring.get_password("https://h.example/simple/", "alice") == "from-file"
-    monkeypatch.setattr(backend, "_agent", fake_agent(RuntimeError("boom")))
-    assert ring.get_password("https://h.example/simple/", "alice") is None
+    import socket
+
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "stale"))
+    (tmp_path / "stale").mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "stale" / "agent.sock"))  # bound, never listening
+        login(dirs, "https://h.example/", "alice", "from-file")
+        assert ring.get_password("https://h.example/", "alice") == "from-file"
 
 
 IMPORT_CHECK = """
@@ -186,7 +183,7 @@ FORBIDDEN = (
 )
 
 
-def test_import_pulls_in_only_stdlib_keyring_and_the_agent_client() -> None:
+def test_import_pulls_in_only_the_standard_library_and_keyring() -> None:
     out = subprocess.run(
         [sys.executable, "-c", "import keyring.backend\n" + IMPORT_CHECK],
         capture_output=True,
@@ -199,8 +196,7 @@ def test_import_pulls_in_only_stdlib_keyring_and_the_agent_client() -> None:
     bad = [m for m in new if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert bad == []
     ours = {m for m in new if m.split(".")[0] in ("keyring_idx", "store")}
-    allowed = {"keyring_idx", "keyring_idx.backend", "store", "store.agent"}
-    assert {m for m in ours if not m.startswith("store.agent.")} <= allowed
+    assert ours <= {"keyring_idx", "keyring_idx.backend"}
     third_party = {
         m.split(".")[0]
         for m in new
