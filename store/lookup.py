@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from store import service as svc
 from store.errors import AmbiguousCredentialError, InvalidServiceError
 from store.model import Entry
 
-__all__ = ["Ambiguous", "Query", "find", "parse_query"]
+__all__ = ["Ambiguous", "find"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -41,8 +42,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _NORMAL_AUTHORITY = re.compile(
     r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(?=[/?#]|\Z)"
 )
-_HEXISH = re.compile(r"0x[0-9a-f]*")
-_BARE_HOST = re.compile(r"[^\s/\\?#@]+")
+_NOT_IN_BARE_HOST = frozenset("/\\?#@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +53,9 @@ class Ambiguous:
     usernames: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A service string as uv or pip sent it, classified.
-
-    ``url`` is set for URLs with a path (index or request URLs); ``host`` for the host-only
-    forms, with ``scheme`` None when the form had none and ``port`` None for "no port given".
-    """
+class _Query(NamedTuple):
+    """A service string classified: ``url`` for URLs with a path; ``host`` (with ``port``, and
+    ``scheme`` when one was given) for the host-only forms; neither for a plain name."""
 
     raw: str
     url: svc.ServiceUrl | None = None
@@ -67,36 +63,31 @@ class Query:
     port: int | None = None
     scheme: str | None = None
 
-    @property
-    def is_host_form(self) -> bool:
-        return self.host is not None
 
-
-def parse_query(raw: str) -> Query:
-    """Classify ``raw``; a string that is neither a URL nor a host is a plain name only."""
+def _parse_query(raw: str) -> _Query:
     if "://" in raw:
         try:
             url = svc.parse_service(raw)
         except InvalidServiceError:
-            return Query(raw)
+            return _Query(raw)
         if url.path == "/" and _has_no_path(raw):
-            return Query(raw, host=url.host, port=url.port, scheme=url.scheme)
-        return Query(raw, url=url)
-    if not _BARE_HOST.fullmatch(raw):
-        return Query(raw)
+            return _Query(raw, host=url.host, port=url.port, scheme=url.scheme)
+        return _Query(raw, url=url)
+    if not raw or any(c in _NOT_IN_BARE_HOST or c.isspace() for c in raw):
+        return _Query(raw)
     host_part, port = raw, None
     head, sep, tail = raw.rpartition(":")
-    if sep and tail.isascii() and tail.isdigit() and "]" not in tail:
+    if sep and tail.isascii() and tail.isdigit():
         host_part, port = head, int(tail)
         if not 0 < port < 65536:
-            return Query(raw)
+            return _Query(raw)
     try:
         url = svc.parse_service("https://" + host_part)
     except InvalidServiceError:
-        return Query(raw)
+        return _Query(raw)
     if url.port is not None or url.path != "/":
-        return Query(raw)
-    return Query(raw, host=url.host, port=port)
+        return _Query(raw)
+    return _Query(raw, host=url.host, port=port)
 
 
 def _has_no_path(raw: str) -> bool:
@@ -110,7 +101,7 @@ def find(entries: Sequence[Entry], service: str, username: str | None) -> Entry 
     plain = _find_plain(entries, service, username)
     if plain is not None:
         return plain
-    query = parse_query(service)
+    query = _parse_query(service)
     if query.url is not None:
         return _find_url(entries, query, query.url, username)
     if query.host is not None:
@@ -132,7 +123,7 @@ def _find_plain(
 
 
 def _find_url(
-    entries: Sequence[Entry], query: Query, url: svc.ServiceUrl, username: str | None
+    entries: Sequence[Entry], query: _Query, url: svc.ServiceUrl, username: str | None
 ) -> Entry | Ambiguous | None:
     candidates = _on_origin(entries, url.scheme, url.host, url.port)
     try:
@@ -143,7 +134,7 @@ def _find_url(
 
 
 def _find_host(
-    entries: Sequence[Entry], query: Query, username: str | None
+    entries: Sequence[Entry], query: _Query, username: str | None
 ) -> Entry | Ambiguous | None:
     assert query.host is not None
     by_key: dict[tuple[str, str | None], Entry] = {}
@@ -162,7 +153,7 @@ def _find_host(
     return next(iter(by_key.values()), None)
 
 
-def _same_host(stored: svc.ServiceUrl, query: Query) -> bool:
+def _same_host(stored: svc.ServiceUrl, query: _Query) -> bool:
     if stored.host != query.host:
         return False
     if query.scheme is not None:
@@ -199,7 +190,8 @@ def _on_origin(
 def _is_normal_host(host: str) -> bool:
     """Whether the WHATWG host parser would return ``host`` unchanged (domain or IPv4)."""
     last = host.rsplit(".", 1)[-1]
-    if not (last.isdigit() or _HEXISH.fullmatch(last)):
+    hexish = last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])
+    if not (last.isdigit() or hexish):
         return True
     parts = host.split(".")
     return len(parts) == 4 and all(p.isdigit() and str(int(p)) == p and int(p) < 256 for p in parts)
