@@ -154,6 +154,13 @@ class CodeArtifactProvider:
             error = exc.response.get("Error", {})
             code = error.get("Code", "error")
             message = str(error.get("Message", ""))[:200]
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if status >= 500 or code in ("ThrottlingException", "InternalServerException"):
+                raise TokenFetchError(
+                    NAME,
+                    f"CodeArtifact failed for {where} ({code}, HTTP {status}); it may "
+                    "recover, the refresh is retried",
+                ) from None
             raise TokenFetchError(
                 NAME,
                 f"AWS refused a token for {where}: {code}: {message}; check that your AWS "

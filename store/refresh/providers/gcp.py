@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.refresh.errors import ProviderUnavailableError, TokenFetchError
+from store.refresh.errors import ProviderConfigError, ProviderUnavailableError, TokenFetchError
 from store.refresh.providers.base import (
     DEFAULT_TIMEOUT,
     FetchContext,
@@ -59,9 +59,7 @@ class GcpProvider:
 
         try:
             if path:
-                credentials, _ = google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call]
-                    path, scopes=_scopes(spec)
-                )
+                credentials = _from_file(path, _scopes(spec))
             else:
                 credentials, _ = google.auth.default(scopes=_scopes(spec))
             credentials.refresh(TimedRequest())
@@ -91,6 +89,35 @@ class GcpProvider:
         if expiry is None:
             return token_after(secret, ctx.now, 3600.0)
         return Token(secret, aware(expiry), issued_at=ctx.now)
+
+
+def _from_file(path: str, scopes: list[str]) -> Any:
+    """Credentials from a key file the user named: a service account key or an authorized
+    user file (what `gcloud auth application-default login` writes)."""
+    import json
+
+    import google.oauth2.credentials
+    import google.oauth2.service_account
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            kind = json.load(handle).get("type")
+    except (OSError, ValueError, AttributeError) as exc:
+        why = getattr(exc, "strerror", None) or "not a JSON object"
+        raise TokenFetchError(NAME, f"cannot read the credentials file {path}: {why}") from None
+    if kind == "service_account":
+        return google.oauth2.service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            path, scopes=scopes
+        )
+    if kind == "authorized_user":
+        return google.oauth2.credentials.Credentials.from_authorized_user_file(  # type: ignore[no-untyped-call]
+            path, scopes
+        )
+    raise ProviderConfigError(
+        NAME,
+        f"{path} holds {kind!r} credentials; name only service account or authorized user "
+        "files here, and use GOOGLE_APPLICATION_CREDENTIALS for other kinds",
+    )
 
 
 def _said(exc: BaseException) -> str:

@@ -107,7 +107,7 @@ def test_missing_program() -> None:
 
 def test_timeout() -> None:
     spec = run(f"{PY} -c 'import time; time.sleep(30)'", timeout="0.5")
-    with pytest.raises(TokenFetchError, match="did not finish within 0.5 s"):
+    with pytest.raises(TokenFetchError, match=r"did not finish within 0\.5 s"):
         fetch_token(spec, FetchContext(now=T0))
 
 

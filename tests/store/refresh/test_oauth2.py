@@ -105,9 +105,11 @@ def test_failure_modes(reply: Reply, message: str) -> None:
 
 
 def test_time_out() -> None:
-    with serve(lambda request: Reply(delay=30)) as server:
-        with pytest.raises(TokenFetchError, match="did not answer within 0.3 s"):
-            fetch_token(spec(server, timeout="0.3"), FetchContext(now=T0))
+    with (
+        serve(lambda request: Reply(delay=30)) as server,
+        pytest.raises(TokenFetchError, match=r"did not answer within 0\.3 s"),
+    ):
+        fetch_token(spec(server, timeout="0.3"), FetchContext(now=T0))
 
 
 def test_unreachable() -> None:
