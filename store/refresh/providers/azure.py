@@ -43,10 +43,20 @@ class AzureProvider:
             import azure.identity
         except ImportError:
             raise ProviderUnavailableError(NAME, "azure", "azure-identity") from None
+        import logging
+
+        # azure-identity logs each failure as a warning; without a handler of the caller's,
+        # Python's last-resort handler would print it beside our own message.
+        logging.getLogger("azure.identity").addHandler(logging.NullHandler())
         timeout = seconds_setting(spec, "timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
         scope = spec.get("scope") or DEVOPS_SCOPE
         errors = azure.core.exceptions
-        options: dict[str, Any] = {"connection_timeout": timeout, "read_timeout": timeout}
+        # Our scheduler retries; azure-core's own three retries would only delay the report.
+        options: dict[str, Any] = {
+            "connection_timeout": timeout,
+            "read_timeout": timeout,
+            "retry_total": 1,
+        }
         authority = spec.get("authority")
         if authority:
             # A private or test authority: Microsoft's instance discovery cannot vouch for it.
@@ -65,8 +75,8 @@ class AzureProvider:
         except errors.ClientAuthenticationError as exc:
             raise TokenFetchError(
                 NAME,
-                f"Microsoft Entra refused a token for {scope} ({_said(exc)}); check the tenant, "
-                "client id and secret, or run 'az login'",
+                f"no token for {scope} from Microsoft Entra ({_said(exc)}); check the tenant, "
+                "client id and secret (or run 'az login') and that the authority is reachable",
             ) from None
         except errors.ServiceRequestError as exc:
             raise TokenFetchError(
