@@ -1,9 +1,9 @@
 """How an entry's token is obtained: the provider name and its settings. Pure values.
 
 In the store file a spec is the entry's ``refresh`` table of strings: ``provider`` plus the
-settings, with secret settings (``client-secret``) sealed by the store like the main secret.
-Which keys are secret is decided here, by name, for every provider alike (:data:`SECRET_KEYS`),
-so the store can seal and unseal without knowing the providers.
+settings. Secret settings (``client-secret``) appear there as ``secret-client-secret``: the
+store seals every key with the ``secret-`` prefix (``store.sealing.REFRESH_SECRET_PREFIX``)
+like the main secret, without knowing the providers.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from store.refresh.errors import ProviderConfigError
 
 PROVIDER_KEY = "provider"
-# Settings whose values are secrets: sealed in the file, never printed, never in argv.
-SECRET_KEYS = frozenset({"client-secret"})
+# Flat keys with this prefix hold secrets: sealed in the file, never printed, never in argv.
+SECRET_PREFIX = "secret-"
 # Keys the refresh routine keeps beside the settings (see store.refresh.state); not settings.
 STATE_KEYS = frozenset({"refreshed-at", "last-error", "failures"})
 
@@ -23,7 +23,8 @@ Pairs = tuple[tuple[str, str], ...]
 
 
 def is_secret_key(key: str) -> bool:
-    return key in SECRET_KEYS
+    """Whether a flat ``refresh`` table key holds a secret."""
+    return key.startswith(SECRET_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,9 @@ class ProviderSpec:
     def __post_init__(self) -> None:
         if not self.provider:
             raise ProviderConfigError("(none)", "the provider name is empty")
-        for key, _ in self.settings:
-            if is_secret_key(key):
-                raise ValueError(f"{key!r} is a secret setting; pass it in secrets")
-            if key == PROVIDER_KEY or key in STATE_KEYS:
+        for key, _ in self.settings + self.secrets:
+            if is_secret_key(key) or key == PROVIDER_KEY or key in STATE_KEYS or not key:
                 raise ValueError(f"{key!r} is reserved and cannot be a setting")
-        for key, _ in self.secrets:
-            if not is_secret_key(key):
-                raise ValueError(f"{key!r} is not a secret setting; pass it in settings")
 
     @classmethod
     def build(
@@ -73,11 +69,11 @@ class ProviderSpec:
         return value
 
     def to_flat(self) -> dict[str, str]:
-        """``provider`` and every setting, secrets included, as the ``refresh`` table holds
-        them before the store seals the :func:`is_secret_key` values."""
+        """``provider``, the settings, and the secrets under ``secret-`` keys: the ``refresh``
+        table before the store seals its :func:`is_secret_key` values."""
         flat = {PROVIDER_KEY: self.provider}
         flat.update(self.settings)
-        flat.update(self.secrets)
+        flat.update((SECRET_PREFIX + k, v) for k, v in self.secrets)
         return flat
 
     @classmethod
@@ -88,7 +84,7 @@ class ProviderSpec:
         if not provider:
             raise ProviderConfigError("(none)", "the refresh table has no 'provider' key")
         settings = {k: v for k, v in items.items() if not is_secret_key(k) and k not in STATE_KEYS}
-        secrets = {k: v for k, v in items.items() if is_secret_key(k)}
+        secrets = {k[len(SECRET_PREFIX) :]: v for k, v in items.items() if is_secret_key(k)}
         return cls.build(provider, settings, secrets)
 
 

@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from store.refresh.errors import ProviderConfigError
-from store.refresh.spec import ProviderSpec, is_secret_key
+from store.refresh.spec import SECRET_PREFIX, ProviderSpec, is_secret_key
 from store.refresh.state import RefreshState, parse_time, state_fields, state_from_fields
 from store.refresh.token import DEFAULT_LIFETIME, Token
+from store.sealing import REFRESH_SECRET_PREFIX
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -44,9 +45,11 @@ def test_spec_round_trips_through_the_flat_table_and_hides_secrets() -> None:
         "provider": "oauth2",
         "token-url": "https://idp.example/token",
         "client-id": "me",
-        "client-secret": "shh-very-secret",
+        "secret-client-secret": "shh-very-secret",
     }
-    assert [k for k in flat if is_secret_key(k)] == ["client-secret"]
+    assert [k for k in flat if is_secret_key(k)] == ["secret-client-secret"]
+    # The store seals exactly these keys.
+    assert SECRET_PREFIX == REFRESH_SECRET_PREFIX
     # The store keeps its history beside the settings; reading the spec skips it.
     stored = {**flat, "refreshed-at": "2030-01-01T00:00:00Z", "failures": "2"}
     assert ProviderSpec.from_flat(stored) == spec
@@ -72,8 +75,8 @@ def test_spec_flat_round_trip(settings: dict[str, str], secret: str) -> None:
 
 
 def test_spec_rejects_misfiled_keys() -> None:
-    with pytest.raises(ValueError, match="secret"):
-        ProviderSpec.build("oauth2", {"client-secret": "x"})
+    with pytest.raises(ValueError, match="reserved"):
+        ProviderSpec.build("oauth2", {"secret-x": "x"})
     with pytest.raises(ValueError, match="reserved"):
         ProviderSpec.build("oauth2", {"failures": "1"})
     with pytest.raises(ProviderConfigError, match="no 'provider'"):
