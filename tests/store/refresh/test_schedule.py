@@ -33,7 +33,8 @@ def test_refresh_point_is_three_quarters_in_with_jitter(lifetime: timedelta, u: 
     at = schedule.refresh_at(tok, fixed(u))
     fraction = (at - T0) / lifetime
     assert T0 < at < tok.expires_at
-    assert 0.70 - 1e-9 <= fraction <= 0.80 + 1e-9
+    slack = 2e-6 / lifetime.total_seconds()  # timedelta keeps whole microseconds
+    assert 0.70 - slack <= fraction <= 0.80 + slack
 
 
 def test_jitter_spreads_refresh_points() -> None:
