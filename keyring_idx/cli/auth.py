@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from keyring_idx.cli import refresh as refresh_cli
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 from keyring_idx.cli.secrets import from_flag, username_prompt
 from store import files, plaintext, service
@@ -19,6 +21,7 @@ from store.agent import protocol as p
 from store.dirs import resolve_dirs
 from store.errors import NotFoundError
 from store.model import TOKEN_USERNAME, Credential, Document, Entry
+from store.refresh import entries as refresh_entries
 from store.sealing import Sealer
 from store.vault import Vault
 
@@ -37,6 +40,7 @@ def register(sub: Sub) -> None:
     p.add_argument(
         "-t", "--token", metavar="-", help="'-' reads a token from stdin (stored for __token__)"
     )
+    refresh_cli.add_provider_arguments(p)
     p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("logout", help="Remove stored credentials (uv auth logout)")
@@ -100,6 +104,8 @@ def cmd_login(args: argparse.Namespace) -> int:
             "refusing a password inside the URL (it would sit in the process list); "
             "drop it from the URL and use --password -"
         )
+    if args.provider is not None:
+        return refresh_cli.login_with_provider(args, target)
     username: str | None = args.username
     if args.token is not None:
         if username is not None or args.password is not None:
@@ -163,7 +169,8 @@ def _through_agent(request: p.Login | p.Logout) -> bool:
 def cmd_token(args: argparse.Namespace) -> int:
     target = service.parse_service(args.service)
     username = args.username or target.username or TOKEN_USERNAME
-    found = Vault().lookup(target.service, username)
+    # An entry with a token provider whose token expired is refreshed here, under the lock.
+    found = refresh_entries.lookup(Vault(), target.service, username, now=datetime.now(UTC))
     if found is None or found.secret is None:
         raise NotFoundError(f"No credentials found for {username}@{target.service}")
     sys.stdout.write(found.secret + "\n")
