@@ -160,7 +160,7 @@ def _cli_indexes(cli: CliOptions, env: Mapping[str, str]) -> list[Index]:
     default_index = cli.default_index or env.get("UV_DEFAULT_INDEX") or None
     if default_index:
         origin = "--default-index" if cli.default_index else "UV_DEFAULT_INDEX"
-        indexes.append(Index(url=_check_url(default_index, origin), default=True, origin=origin))
+        indexes.append(parse_index_arg(default_index, default=True, origin=origin))
     if cli.index:
         indexes += [parse_index_arg(v, default=False, origin="--index") for v in cli.index]
     else:
