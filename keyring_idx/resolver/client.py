@@ -99,7 +99,9 @@ class _Pools:
                 )
                 if key[0] == "https" and not insecure and self.context is None:
                     self.context = ssl_context(self.network)
-                client = make_client(self.network, insecure=insecure, context=self.context)
+                client = make_client(
+                    self.network, insecure=insecure, tls=key[0] == "https", context=self.context
+                )
                 self.clients[key] = client
             return client
 

@@ -324,7 +324,7 @@ def resolve_all(
     target: Target,
     fetcher: PageFetcher,
     *,
-    workers: int = 16,
+    workers: int = 8,
     progress: Callable[[Result], None] | None = None,
 ) -> list[Result]:
     """Resolve each requirement; results in the order given."""

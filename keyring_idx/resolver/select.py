@@ -12,8 +12,9 @@ Pure, over :mod:`packaging`. Rules as uv applies them:
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from packaging.requirements import Requirement
@@ -65,13 +66,49 @@ _PLATFORMS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+_ANY_RANK = 1_000_000  # every "-none-any" tag ranks after every platform tag, as in sys_tags
+
+
+@dataclass(frozen=True)
 class Target:
-    """The environment files are chosen for: Python version, markers, wheel tags by priority."""
+    """The environment files are chosen for: Python version, markers, wheel tags by priority.
+
+    ``tag_source`` gives the platform-specific tags, best first; it is called only when a
+    platform wheel turns up, because computing them (glibc detection, ~1000 tags) costs more
+    than resolving a whole page of pure-Python wheels.
+    """
 
     python_version: Version
     markers: Mapping[str, str]
-    tags: tuple[Tag, ...]
+    tag_source: Callable[[], Iterable[Tag]]
+
+    @cached_property
+    def _platform_rank(self) -> Mapping[Tag, int]:
+        ranks: dict[Tag, int] = {}
+        for tag in self.tag_source():
+            if tag.platform != "any":
+                ranks.setdefault(tag, len(ranks))
+        return ranks
+
+    @cached_property
+    def _any_rank(self) -> Mapping[Tag, int]:
+        v = self.python_version.release
+        interpreter = f"cp{v[0]}{(*v, 0)[1]}"
+        tags = compatible_tags((v[0], (*v, 0)[1]), interpreter=interpreter, platforms=[])
+        return {tag: _ANY_RANK + i for i, tag in enumerate(tags)}
+
+    def rank(self, tags: Iterable[Tag]) -> int | None:
+        """Priority of the best supported tag (lower is better), None if none is supported."""
+        best: int | None = None
+        for tag in tags:
+            r = (self._any_rank if tag.platform == "any" else self._platform_rank).get(tag)
+            if r is not None and (best is None or r < best):
+                best = r
+        return best
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        return (*self._platform_rank, *self._any_rank)
 
 
 def host_target() -> Target:
@@ -81,7 +118,7 @@ def host_target() -> Target:
     return Target(
         python_version=Version(f"{v.major}.{v.minor}.{v.micro}"),
         markers={k: str(v) for k, v in default_environment().items()},
-        tags=tuple(sys_tags()),
+        tag_source=sys_tags,
     )
 
 
@@ -102,10 +139,8 @@ def make_target(python_version: str | None, python_platform: str | None) -> Targ
     markers = dict(base.markers)
     markers["python_version"] = f"{major}.{minor}"
     markers["python_full_version"] = str(version)
-    if python_platform is None:
-        platforms: Sequence[str] = [t.platform for t in dict.fromkeys(base.tags)]
-        platforms = list(dict.fromkeys(platforms))
-    else:
+    platforms: Sequence[str] | None = None
+    if python_platform is not None:
         try:
             sys_platform, machine, platforms = _PLATFORMS[python_platform]
         except KeyError:
@@ -120,8 +155,14 @@ def make_target(python_version: str | None, python_platform: str | None) -> Targ
         )
         markers["os_name"] = "nt" if sys_platform == "win32" else "posix"
     py = (major, minor)
-    tags = (*cpython_tags(py, platforms=platforms), *compatible_tags(py, platforms=platforms))
-    return Target(python_version=version, markers=markers, tags=tuple(tags))
+
+    def tag_source() -> Iterable[Tag]:
+        plats = platforms
+        if plats is None:
+            plats = list(dict.fromkeys(t.platform for t in sys_tags()))
+        return (*cpython_tags(py, platforms=plats), *compatible_tags(py, platforms=plats))
+
+    return Target(python_version=version, markers=markers, tag_source=tag_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +181,6 @@ def candidates(
     """Usable files of ``project`` for ``target``, and why others were left out (one line each)."""
     usable: list[Candidate] = []
     notes: list[str] = []
-    rank = {t: i for i, t in enumerate(target.tags)}
     for f in files:
         kind: Kind
         try:
@@ -167,11 +207,10 @@ def candidates(
                 pass
         tag_rank = None
         if kind == "wheel":
-            ranks = [rank[t] for t in tags if t in rank]
-            if not ranks:
+            tag_rank = target.rank(tags)
+            if tag_rank is None:
                 notes.append(f"{f.filename}: no wheel tag for the target")
                 continue
-            tag_rank = min(ranks)
         usable.append(Candidate(version=version, kind=kind, file=f, tag_rank=tag_rank))
     return usable, notes
 

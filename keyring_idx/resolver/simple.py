@@ -6,12 +6,13 @@ is uv's, so a server that speaks both formats answers in JSON.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin
 
 from keyring_idx.resolver.errors import IndexRequestError
 
@@ -74,28 +75,34 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
     return tuple(files)
 
 
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._open: dict[str, str | None] | None = None
-        self._text: list[str] = []
+# Simple pages are machine-written lists of anchors; a tag scanner is much faster than
+# html.parser and handles what PEP 503 pages contain (quoted or bare attributes, entities).
+_TAG = re.compile(r"<(a|base)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r"""([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
-        elif tag == "a":
-            self._open, self._text = dict(attrs), []
 
-    def handle_data(self, data: str) -> None:
-        if self._open is not None:
-            self._text.append(data)
+def _attrs(raw: str) -> dict[str, str | None]:
+    attrs: dict[str, str | None] = {}
+    for m in _ATTR.finditer(raw):
+        name = m.group(1).lower()
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        if value is None:
+            value = m.group(4)
+        attrs.setdefault(name, html.unescape(value) if value is not None else None)
+    return attrs
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._open is not None:
-            self.anchors.append((self._open, "".join(self._text).strip()))
-            self._open = None
+
+def _anchors(text: str) -> tuple[str | None, list[dict[str, str | None]]]:
+    base: str | None = None
+    anchors: list[dict[str, str | None]] = []
+    for m in _TAG.finditer(text):
+        attrs = _attrs(m.group(2))
+        if m.group(1).lower() == "base":
+            if base is None:
+                base = attrs.get("href")
+        else:
+            anchors.append(attrs)
+    return base, anchors
 
 
 def _hashes_from_fragment(fragment: str) -> tuple[tuple[str, str], ...]:
@@ -106,24 +113,22 @@ def _hashes_from_fragment(fragment: str) -> tuple[tuple[str, str], ...]:
 
 
 def parse_html(body: bytes, page_url: str) -> tuple[DistFile, ...]:
-    parser = _Anchors()
-    parser.feed(body.decode("utf-8", errors="replace"))
-    parser.close()
-    base = urljoin(page_url, parser.base) if parser.base else page_url
+    base_href, anchors = _anchors(body.decode("utf-8", errors="replace"))
+    base = urljoin(page_url, base_href) if base_href else page_url
     files: list[DistFile] = []
-    for attrs, text in parser.anchors:
+    for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
         url, fragment = urldefrag(urljoin(base, href))
-        filename = url.rstrip("/").rsplit("/", 1)[-1]
+        filename = unquote(url.rstrip("/").rsplit("/", 1)[-1])
         if "data-yanked" in attrs:
             yanked, reason = True, attrs.get("data-yanked") or None
         else:
             yanked, reason = False, None
         files.append(
             DistFile(
-                filename=_unquote(filename) or text,
+                filename=filename,
                 url=url,
                 hashes=_hashes_from_fragment(fragment),
                 requires_python=attrs.get("data-requires-python") or None,
@@ -132,12 +137,6 @@ def parse_html(body: bytes, page_url: str) -> tuple[DistFile, ...]:
             )
         )
     return tuple(files)
-
-
-def _unquote(name: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(name)
 
 
 def parse_page(content_type: str | None, body: bytes, page_url: str) -> tuple[DistFile, ...]:

@@ -114,7 +114,7 @@ class IndexServer:
 
     # -- pages -------------------------------------------------------------------------------
     def _file_entries(self, spec: IndexSpec, name: str) -> list[dict[str, object]]:
-        entries = []
+        entries: list[dict[str, object]] = []
         for r in spec.packages.get(name, []):
             fn = spec.filename(name, r)
             data = self.files[f"/{spec.key}/files/{fn}"]
@@ -132,7 +132,9 @@ class IndexServer:
     def _html(self, entries: list[dict[str, object]]) -> bytes:
         links = []
         for e in entries:
-            attrs = f'href="{e["url"]}#sha256={e["hashes"]["sha256"]}"'  # type: ignore[index]
+            hashes = e["hashes"]
+            assert isinstance(hashes, dict)
+            attrs = f'href="{e["url"]}#sha256={hashes["sha256"]}"'
             if e["requires-python"]:
                 attrs += f' data-requires-python="{html.escape(str(e["requires-python"]))}"'
             if e["yanked"]:
