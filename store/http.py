@@ -117,13 +117,9 @@ def make_client(
     callers that send credentials must decide per hop what goes along. ``tls=False`` is for a
     client that only ever talks to one plain-http origin. Pass ``context`` (from
     :func:`ssl_context`) to share one across clients; building one reads the CA bundle."""
-    verify: ssl.SSLContext | bool
-    if insecure or not tls:
-        # No TLS to verify (or the user allowed the host): skip loading the CA bundle, which
-        # costs more than a dozen page requests.
-        verify = False
-    else:
-        verify = context or ssl_context(settings)
+    # No TLS to verify (or the user allowed the host): skip loading the CA bundle, which
+    # costs more than a dozen page requests.
+    verify = False if insecure or not tls else context or ssl_context(settings)
     return httpx.Client(
         verify=verify,
         trust_env=True,  # proxies from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY
