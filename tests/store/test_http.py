@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -120,7 +121,7 @@ def test_client_certificate_from_ssl_client_cert(
 
 
 class _Proxy(BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def log_message(self, format: str, *args: object) -> None:
         pass
