@@ -48,8 +48,8 @@ def tls_index(ca: trustme.CA) -> Iterator[IndexServer]:
         yield s
 
 
-def _get(settings: NetworkSettings, url: str, **kwargs: bool) -> int:
-    with make_client(settings, **kwargs) as client:
+def _get(settings: NetworkSettings, url: str, insecure: bool = False, tls: bool = True) -> int:
+    with make_client(settings, insecure=insecure, tls=tls) as client:
         return client.get(url).status_code
 
 
