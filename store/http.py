@@ -13,7 +13,6 @@ import os
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -111,7 +110,7 @@ def make_client(
     context: ssl.SSLContext | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_connections: int = 10,
-    **kwargs: Any,
+    transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """A client for one host (its own connection pool). Redirects are not followed here:
     callers that send credentials must decide per hop what goes along. ``tls=False`` is for a
@@ -126,5 +125,5 @@ def make_client(
         timeout=timeout,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=max_connections),
-        **kwargs,
+        transport=transport,  # None: httpx's own, with the settings above
     )

@@ -88,6 +88,7 @@ class _Pools:
     clients: dict[Origin, httpx.Client] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     context: ssl.SSLContext | None = None
+    transport: httpx.BaseTransport | None = None  # a test seam (httpx.MockTransport)
 
     def get(self, url: str) -> httpx.Client:
         key = origin(url)
@@ -100,7 +101,11 @@ class _Pools:
                 if key[0] == "https" and not insecure and self.context is None:
                     self.context = ssl_context(self.network)
                 client = make_client(
-                    self.network, insecure=insecure, tls=key[0] == "https", context=self.context
+                    self.network,
+                    insecure=insecure,
+                    tls=key[0] == "https" and self.transport is None,
+                    context=self.context,
+                    transport=self.transport,
                 )
                 self.clients[key] = client
             return client
@@ -123,8 +128,10 @@ class IndexClient:
         store: CredentialSource | None = None,
         netrc_data: Netrc | None = None,
         insecure_hosts: tuple[str, ...] = (),
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._pools = _Pools(network, frozenset(h.lower() for h in insecure_hosts))
+        self._pools.transport = transport
         self._env = env
         self._store = store
         self._netrc = netrc_data
