@@ -1,17 +1,260 @@
-"""``idx-auth login / logout / token / dir / list / import / export / rekey``."""
+"""``idx-auth login / logout / token / dir / list / import / export / rekey``.
+
+``login``, ``logout``, ``token`` and ``dir`` take exactly ``uv auth``'s arguments and follow its
+URL rules; secrets come only from stdin (``-``) or a TTY prompt.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 
+from keyring_idx.cli.base import CliError, Sub, emit_json, say
+from keyring_idx.cli.secrets import from_flag, username_prompt
+from store import files, plaintext, service
 from store.dirs import resolve_dirs
+from store.errors import NotFoundError
+from store.model import TOKEN_USERNAME, Credential, Document, Entry
+from store.sealing import Sealer
+from store.vault import Vault
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("dir", help="Show the directory that holds the credential store")
+def register(sub: Sub) -> None:
+    p = sub.add_parser(
+        "login",
+        help="Store credentials for an index (uv auth login)",
+        description="Store credentials for SERVICE, encrypted. Flags and URL rules are uv auth "
+        "login's: a trailing /simple or /+simple is dropped; secrets come from stdin ('-') or a "
+        "terminal prompt, never the command line.",
+    )
+    p.add_argument("service", metavar="SERVICE", help="index URL or host (https:// if omitted)")
+    p.add_argument("-u", "--username", help="username (default: from the URL, else prompted)")
+    p.add_argument("--password", metavar="-", help="'-' reads the password from stdin")
+    p.add_argument(
+        "-t", "--token", metavar="-", help="'-' reads a token from stdin (stored for __token__)"
+    )
+    p.set_defaults(func=cmd_login)
+
+    p = sub.add_parser("logout", help="Remove stored credentials (uv auth logout)")
+    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("-u", "--username", help=f"username (default: {TOKEN_USERNAME})")
+    p.set_defaults(func=cmd_logout)
+
+    p = sub.add_parser(
+        "token",
+        help="Print the secret stored for a URL on stdout (uv auth token)",
+        description="Print the password or token that a request to SERVICE would use "
+        "(longest stored path prefix wins).",
+    )
+    p.add_argument("service", metavar="SERVICE")
+    p.add_argument("-u", "--username", help=f"username (default: {TOKEN_USERNAME})")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("dir", help="Print the directory that holds the credential store")
     p.set_defaults(func=cmd_dir)
+
+    p = sub.add_parser("list", help="List stored credentials (never their secrets)")
+    p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser(
+        "import",
+        help="Bring in uv's plaintext credentials.toml",
+        description="Encrypt every entry of uv's plaintext store into ours. PATH defaults to "
+        "uv's own location ($UV_CREDENTIALS_DIR, else $XDG_DATA_HOME/uv/credentials). The "
+        "plaintext file is left as it is: delete it yourself once you have checked the import.",
+    )
+    p.add_argument("path", metavar="PATH", nargs="?", type=Path)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "export",
+        help="Write the secrets in clear as a uv credentials.toml",
+        description="Write every index credential, decrypted, in uv's credentials.toml format "
+        "(file created 0600), or to stdout with '-'.",
+    )
+    p.add_argument(
+        "--plaintext", metavar="PATH|-", required=True, help="where to write ('-' for stdout)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "rekey",
+        help="Re-encrypt the store under a new key, optionally changing the key source",
+        description="Rotate the data key (and the key file); with --key-source switch between "
+        "a key file and a passphrase (IDX_AUTH_PASSPHRASE_FILE or a prompt).",
+    )
+    p.add_argument("--key-source", choices=("file", "passphrase"))
+    p.set_defaults(func=cmd_rekey)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    target = service.parse_login_service(args.service)
+    if target.password is not None:
+        raise CliError(
+            "refusing a password inside the URL (it would sit in the process list); "
+            "drop it from the URL and use --password -"
+        )
+    username: str | None = args.username
+    if args.token is not None:
+        if username is not None or args.password is not None:
+            raise CliError("--token cannot be used with --username or --password")
+        username = TOKEN_USERNAME
+        secret = from_flag(args.token, "--token", "token: ")
+    else:
+        if target.username is not None:
+            if username is not None:
+                raise CliError(
+                    "Cannot specify a username both via the URL and CLI; found "
+                    f"`--username {username}` and `{target.username}`"
+                )
+            username = target.username
+        if username is None:
+            if args.password is not None or not sys.stdin.isatty():
+                raise CliError(
+                    "No username provided; did you mean to provide `--username` or `--token`?"
+                )
+            username = username_prompt()
+        if not username:
+            raise CliError("Username cannot be empty")
+        secret = from_flag(args.password, "--password", "password: ")
+    Vault().login(target.service, username, secret)
+    shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
+    say(f"Stored credentials for {shown}")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    target = service.parse_login_service(args.service)
+    username = args.username or target.username or TOKEN_USERNAME
+    Vault().logout(target.service, username)
+    shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
+    say(f"Removed credentials for {shown}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    target = service.parse_service(args.service)
+    username = args.username or target.username or TOKEN_USERNAME
+    found = Vault().lookup(target.service, username)
+    if found is None or found.secret is None:
+        raise NotFoundError(f"No credentials found for {username}@{target.service}")
+    sys.stdout.write(found.secret + "\n")
+    return 0
 
 
 def cmd_dir(args: argparse.Namespace) -> int:
     print(resolve_dirs().data)
+    return 0
+
+
+def describe(entry: Entry) -> dict[str, object]:
+    """An entry as ``list --json`` shows it: never a secret."""
+    item: dict[str, object] = {
+        "service": entry.service,
+        "username": entry.username,
+        "scheme": entry.scheme,
+        "kind": "keyring" if entry.plain else "index",
+        "has_secret": entry.secret is not None,
+        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "provider": dict(entry.refresh).get("provider"),
+    }
+    return item
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    vault = Vault()
+    entries = sorted(vault.read().entries, key=lambda e: (e.plain, e.service, e.username or ""))
+    if args.json:
+        emit_json([describe(e) for e in entries])
+        return 0
+    if not entries:
+        say(f"No credentials stored in {vault.path}")
+        return 1
+    for e in entries:
+        extra = f"  (keyring name, {e.scheme})" if e.plain else f"  ({e.scheme})"
+        if e.expires_at:
+            extra += f"  expires {e.expires_at.isoformat()}"
+        say(f"{e.username or '-':<24} {e.service}{extra}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    path: Path = args.path or plaintext.uv_store_path(os.environ, Path.home())
+    # uv holds this lock for every read and write of its store.
+    with files.locked(path.with_name(path.name + ".lock")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CliError(f"no uv credentials file at {path}; pass its PATH") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {path}: {exc}") from None
+    try:
+        creds = plaintext.decode(text)
+    except plaintext.PlaintextError as exc:
+        raise CliError(f"{path} is not a uv credentials file: {exc}") from None
+    parsed = [(service.parse_service(c.service), c) for c in creds]
+
+    def change(doc: Document, sealer: Sealer) -> tuple[Document, list[tuple[str, bool]]]:
+        report: list[tuple[str, bool]] = []
+        for url, c in parsed:
+            # uv keeps URL userinfo inside its keys (a known defect); we store it as the username.
+            username = c.username if c.username is not None else url.username
+            if c.scheme == "bearer":
+                username = None
+            entry = sealer.entry(url.service, username, c.scheme, c.secret)
+            doc, replaced = doc.put(entry)
+            report.append((f"{username}@{url.service}" if username else url.service, replaced))
+        return doc, report
+
+    report = Vault().update(change)
+    added = sum(1 for _, r in report if not r)
+    for who, replaced in report:
+        say(f"  {'replaced' if replaced else 'added':<8} {who}")
+    say(
+        f"Imported {len(report)} credentials from {path}: {added} added, "
+        f"{len(report) - added} replaced. The plaintext file was left in place."
+    )
+    return 0 if report else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    vault = Vault()
+    doc = vault.read()
+    creds: list[Credential] = [vault.reveal(doc, e) for e in doc.entries if not e.plain]
+    skipped = sum(1 for e in doc.entries if e.plain)
+    text = plaintext.encode(
+        plaintext.PlainCredential(c.service, c.username, c.scheme, c.secret) for c in creds
+    )
+    if args.plaintext == "-":
+        sys.stdout.write(text)
+    else:
+        out = Path(args.plaintext)
+        if out.exists() and not args.force:
+            raise CliError(f"{out} exists; pass --force to replace it")
+        _write_uv_file(out, text)
+    say(
+        f"warning: {len(creds)} secrets written in CLEAR to "
+        f"{'stdout' if args.plaintext == '-' else args.plaintext}; delete it when done"
+        + (f" ({skipped} keyring-only entries not exported: uv cannot use them)" if skipped else "")
+    )
+    return 0
+
+
+def _write_uv_file(out: Path, text: str) -> None:
+    if out.name == "credentials.toml":
+        # Writing into a uv credentials dir: take uv's lock like uv does.
+        with files.locked(out.with_name(out.name + ".lock")):
+            files.atomic_write(out, text.encode())
+    else:
+        files.atomic_write(out, text.encode())
+
+
+def cmd_rekey(args: argparse.Namespace) -> int:
+    vault = Vault()
+    header = vault.rekey(args.key_source)
+    say(f"Re-encrypted {vault.path} under key {header.key_id} ({header.key_source} key source)")
     return 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, TypeAlias
+
+# What `register(sub)` receives; a string so it is not subscripted at run time.
+Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class CliError(Exception):

@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
     netrc_data, netrc_note = read_netrc(env)
     if netrc_note:
         say(f"idx-auth: {netrc_note}")
-    source = store if store is not None else StoreSource()
+    source = store if store is not None else StoreSource(env)
     network = NetworkSettings.from_env(env, system_certs=settings.system_certs)
     with IndexClient(
         network,

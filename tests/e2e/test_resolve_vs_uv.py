@@ -3,11 +3,19 @@ the same index, on loopback indexes served by the test."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.differential import Outcome, credential_of, isolated_env, ours, uv_compile
+from tests.e2e.differential import (
+    IDX_AUTH,
+    Outcome,
+    credential_of,
+    isolated_env,
+    ours,
+    uv_compile,
+)
 from tests.e2e.index_server import IndexServer, IndexSpec, Release, serve
 
 pytestmark = pytest.mark.timeout(180)
@@ -338,3 +346,29 @@ def test_redirect_to_another_host_carries_no_credentials(project: Path, tmp_path
             assert s.requests_for("locked")[0].authorization is not None
             assert other.requests_for("mirror")
             assert all(r.authorization is None for r in other.requests_for("mirror"))
+
+
+def test_credentials_from_our_store_after_a_401(project: Path, tmp_path: Path) -> None:
+    specs = [
+        IndexSpec("locked", {"foo": [R("1.0")]}, auth=("u", "st0red")),
+        IndexSpec("public", {"foo": [R("2.0")]}),
+    ]
+    with serve(specs) as s:
+        env = isolated_env(tmp_path, NETRC=str(tmp_path / "no-netrc"))
+        login = subprocess.run(
+            [str(IDX_AUTH), "login", s.url("locked"), "-u", "u", "--password", "-"],
+            input="st0red\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert login.returncode == 0, login.stderr
+        args = ["--index", s.url("locked"), "--default-index", s.url("public")]
+        mine = ours(project, env, ["foo"], *args)
+        assert mine.code == 0, mine.stderr
+        assert mine.picks == {"foo": ("1.0", s.url("locked"))}
+        assert credential_of(mine, "foo") == "store"
+        assert "st0red" not in mine.stdout + mine.stderr
+        seen = s.requests_for("locked")
+        assert [r.authorization is not None for r in seen[:2]] == [False, True]

@@ -13,6 +13,8 @@ from keyring_idx.resolver.resolve import Resolved, Skipped, Unresolved, resolve_
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
+from store.errors import StoreFileError
+from store.model import Credential
 
 A = Index(url="https://user:secret@a/simple", name="a")
 B = Index(url="https://b/simple", name="b", default=True)
@@ -92,27 +94,23 @@ def test_resolve_all_keeps_order_and_report_hides_secrets() -> None:
     assert "=> x 1.0 from a" in explain(results)
 
 
-def test_store_source_adapter() -> None:
-    @dataclass
-    class Cred:
-        username: str
-        secret: str
-        scheme: str = "basic"
-
+def test_store_source_adapter_over_a_vault_without_agent() -> None:
     class Vault:
-        def lookup(self, url: str, username: str | None) -> Cred | None:
+        def lookup(self, url: str, username: str | None) -> Credential | None:
             if "tok" in url:
-                return Cred("__token__", "t", "bearer")
-            return Cred("u", "p") if url.startswith("https://h/") else None
+                return Credential("https://tok/", None, "bearer", "t")
+            if url.startswith("https://h/"):
+                return Credential("https://h/", "u", "basic", "p")
+            return None
 
-    source = StoreSource(opener=Vault)
+    source = StoreSource({}, opener=Vault, use_agent=False)
     assert source.lookup("https://h/simple/x/", None) == ("u", "p")
     assert source.lookup("https://tok/simple/x/", None) == (None, "t")
     assert source.lookup("https://other/", None) is None
 
     def broken() -> Vault:
-        raise OSError("no key")
+        raise StoreFileError("cannot decrypt")
 
-    failing = StoreSource(opener=broken)
+    failing = StoreSource({}, opener=broken, use_agent=False)
     assert failing.lookup("https://h/", None) is None
-    assert failing.problem is not None and "no key" in failing.problem
+    assert failing.problem is not None and "cannot decrypt" in failing.problem

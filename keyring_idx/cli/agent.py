@@ -1,0 +1,256 @@
+"""``idx-auth agent / status / lock / unlock / setup systemd``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from keyring_idx.cli.base import CliError, emit_json, say
+from store.agent import client
+from store.agent import protocol as p
+from store.dirs import resolve_dirs
+
+AGENT_DOWN = 3
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    a = sub.add_parser("agent", help="Run the credential agent in the foreground")
+    a.add_argument(
+        "--idle",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="lock a passphrase store after this long unused (default 600)",
+    )
+    a.add_argument(
+        "--max",
+        type=float,
+        default=7200.0,
+        metavar="SECONDS",
+        help="lock a passphrase store this long after unlocking, used or not (default 7200)",
+    )
+    a.add_argument("-v", "--verbose", action="store_true", help="log each start/stop in detail")
+    a.set_defaults(func=cmd_agent)
+
+    s = sub.add_parser("status", help="Show whether the agent runs, is locked, and the store")
+    s.add_argument("--json", action="store_true", help="print JSON on stdout")
+    s.set_defaults(func=cmd_status)
+
+    lk = sub.add_parser("lock", help="Make the agent forget the store's key")
+    lk.set_defaults(func=cmd_lock)
+
+    un = sub.add_parser(
+        "unlock",
+        help="Give the agent the store's key (passphrase from a TTY prompt or "
+        "IDX_AUTH_PASSPHRASE_FILE)",
+    )
+    un.set_defaults(func=cmd_unlock)
+
+    setup = sub.add_parser("setup", help="Install integrations")
+    targets = setup.add_subparsers(dest="target", metavar="TARGET", required=True)
+    sd = targets.add_parser("systemd", help="Install the agent's systemd user units")
+    sd.add_argument("--force", action="store_true", help="overwrite differing unit files")
+    sd.add_argument(
+        "--unit-dir",
+        type=Path,
+        default=None,
+        help="where to install (default $XDG_CONFIG_HOME/systemd/user)",
+    )
+    sd.set_defaults(func=cmd_setup_systemd)
+
+
+# --- agent ------------------------------------------------------------------------------------
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    import logging
+
+    from store.agent.daemon import run_agent
+    from store.agent.vault_backend import open_backend
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="idx-auth agent: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.idle <= 0 or args.max <= 0:
+        raise CliError("--idle and --max must be positive numbers of seconds")
+    dirs = resolve_dirs()
+    return run_agent(open_backend(dirs), dirs.socket, idle=args.idle, maximum=args.max)
+
+
+# --- status / lock / unlock -------------------------------------------------------------------
+
+
+def _ask(message: p.Request, timeout: float = 5.0) -> p.Reply:
+    path = str(resolve_dirs().socket)
+    try:
+        return client.request(message, timeout=timeout, path=path)
+    except client.AgentUnavailable:
+        raise CliError(
+            f"no agent is running on {path}; start it with `idx-auth agent` "
+            "or `systemctl --user start idx-auth-agent.socket`",
+            AGENT_DOWN,
+        ) from None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    dirs = resolve_dirs()
+    try:
+        reply: p.Reply | None = client.request(p.Status(), timeout=5.0, path=str(dirs.socket))
+    except client.AgentUnavailable:
+        reply = None
+    if reply is None or not reply.ok:
+        status: dict[str, Any] = {
+            "agent": "not running",
+            "socket": str(dirs.socket),
+            "locked": None,
+            "store": str(dirs.store_file),
+            "entry_count": _count_entries(dirs.store_file),
+            "entries": None,
+        }
+    else:
+        status = {"agent": "running", "socket": str(dirs.socket), **reply.data}
+    if args.json:
+        emit_json(status)
+    else:
+        _print_status(status)
+    usable = status["agent"] == "running" and status["locked"] is False
+    return 0 if usable else AGENT_DOWN
+
+
+def _count_entries(store_file: Path) -> int | None:
+    """Entries in the file without the key: service names and usernames are not encrypted."""
+    import tomllib
+
+    try:
+        with store_file.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return 0
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    entries = data.get("credential", [])
+    return len(entries) if isinstance(entries, list) else None
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    if status["agent"] != "running":
+        say(f"agent: not running (socket {status['socket']})")
+    else:
+        state = "locked" if status["locked"] else "unlocked"
+        extra = ""
+        if status.get("locks_in") is not None:
+            extra = f", locks in {status['locks_in']:.0f} s unless used"
+        say(f"agent: running, pid {status.get('pid')}, {state}{extra} (socket {status['socket']})")
+        if status.get("last_error"):
+            say(f"last error: {status['last_error']}")
+    say(f"store: {status['store']}")
+    count = status.get("entry_count")
+    say(f"entries: {'unknown' if count is None else count}")
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    reply = _ask(p.Lock())
+    if not reply.ok:
+        raise CliError(f"the agent could not lock: {reply.message}")
+    say("agent locked")
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    status = _ask(p.Status())
+    if not status.ok:
+        raise CliError(f"the agent did not answer status: {status.message}", AGENT_DOWN)
+    passphrase = _passphrase() if status.data.get("needs_passphrase") else None
+    # A KDF runs in the agent: give it time.
+    reply = _ask(p.Unlock(passphrase), timeout=60.0)
+    if not reply.ok:
+        raise CliError(f"unlock failed: {reply.message}")
+    say("agent unlocked")
+    return 0
+
+
+def _passphrase() -> str:
+    path = os.environ.get("IDX_AUTH_PASSPHRASE_FILE")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot read IDX_AUTH_PASSPHRASE_FILE {path}: {exc.strerror}") from None
+        value = text.rstrip("\r\n")
+    elif sys.stdin.isatty():
+        value = getpass.getpass("Passphrase for the credential store: ")
+    else:
+        raise CliError(
+            "a passphrase is needed and there is no TTY to ask on; "
+            "set IDX_AUTH_PASSPHRASE_FILE to a file holding it"
+        )
+    if not value:
+        raise CliError("empty passphrase")
+    return value
+
+
+# --- setup systemd ----------------------------------------------------------------------------
+
+
+def exec_path() -> str:
+    """The idx-auth command of the running install, as an absolute path."""
+    beside = Path(sys.executable).parent / "idx-auth"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("idx-auth")
+    if found:
+        return str(Path(found).resolve())
+    return f"{sys.executable} -m keyring_idx.cli"
+
+
+def cmd_setup_systemd(args: argparse.Namespace) -> int:
+    from store.agent.units import SOCKET_UNIT, render
+
+    unit_dir: Path = args.unit_dir or _user_unit_dir()
+    command = exec_path()
+    # `python -m` has a space between program and arguments: keep those unquoted.
+    units = render(command) if " -m " not in command else _render_module(command)
+    clashes = [
+        name
+        for name, text in units.items()
+        if (unit_dir / name).exists() and (unit_dir / name).read_text() != text
+    ]
+    if clashes and not args.force:
+        raise CliError(
+            f"{', '.join(str(unit_dir / n) for n in clashes)} already exist(s) with different "
+            "content; rerun with --force to overwrite"
+        )
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in units.items():
+        target = unit_dir / name
+        tmp = target.with_name(f".{name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+        say(f"wrote {target}")
+    say("now run:")
+    print("systemctl --user daemon-reload")
+    print(f"systemctl --user enable --now {SOCKET_UNIT}")
+    return 0
+
+
+def _render_module(command: str) -> dict[str, str]:
+    from store.agent.units import render
+
+    python, _, rest = command.partition(" ")
+    units = render(python)
+    return {
+        name: text.replace(f"ExecStart={python} agent", f"ExecStart={python} {rest} agent")
+        for name, text in units.items()
+    }
+
+
+def _user_unit_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "systemd" / "user"

@@ -1,0 +1,113 @@
+"""Talk to a running agent: one connect, one request, one reply.
+
+Standard library only and cheap to import: the keyring backend imports this at module import
+time on every ``keyring`` run. Never imports cryptography, httpx, tomllib or platformdirs.
+
+:func:`get` is the backend's call; it never raises. :func:`request` is for the CLI and raises
+:class:`AgentUnavailable` when no agent answers.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import socket
+import struct
+from collections.abc import Mapping
+
+from store.agent import protocol as p
+
+DEFAULT_TIMEOUT = 1.0
+_PEERCRED = struct.Struct("3i")
+
+
+class Agent(enum.Enum):
+    """Why :func:`get` has no answer from an agent (as opposed to the agent saying 'none')."""
+
+    NOT_RUNNING = "not running"
+
+
+NOT_RUNNING = Agent.NOT_RUNNING
+
+
+class AgentUnavailable(Exception):
+    """No agent answered on the socket (not running, stale socket, timeout, wrong owner)."""
+
+
+def socket_path(env: Mapping[str, str] | None = None) -> str:
+    """``agent.sock`` in the runtime dir; the same rule as :func:`store.dirs.resolve_dirs`."""
+    env = os.environ if env is None else env
+    runtime = env.get("IDX_AUTH_RUNTIME_DIR")
+    if not runtime:
+        xdg = env.get("XDG_RUNTIME_DIR")
+        if xdg:
+            runtime = os.path.join(xdg, "idx-auth")
+        else:
+            runtime = os.path.join(env.get("TMPDIR") or "/tmp", f"idx-auth-{os.getuid()}")
+    return os.path.join(runtime, "agent.sock")
+
+
+def request(
+    message: p.Request, *, timeout: float = DEFAULT_TIMEOUT, path: str | None = None
+) -> p.Reply:
+    """Send one request and return the agent's reply; AgentUnavailable when nobody answers."""
+    address = path or socket_path()
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    except (AttributeError, OSError) as exc:
+        raise AgentUnavailable(f"cannot create a Unix socket: {exc}") from None
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        # The agent must be ours: a socket planted by another user must not see our secrets.
+        _pid, uid, _gid = _PEERCRED.unpack(
+            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
+        )
+        if uid != os.getuid():
+            raise AgentUnavailable(f"the agent socket {address} belongs to uid {uid}, not to you")
+        sock.sendall(p.encode_request(message))
+        return p.decode_reply(_read_frame(sock))
+    except (OSError, p.ProtocolError) as exc:
+        raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
+    finally:
+        sock.close()
+
+
+def _read_frame(sock: socket.socket) -> bytes:
+    buffer = b""
+    size: int | None = None
+    while size is None or len(buffer) < size:
+        chunk = sock.recv(65536 if size is None else size - len(buffer))
+        if not chunk:
+            raise p.ProtocolError("the agent closed the connection before replying")
+        buffer += chunk
+        if size is None:
+            size = p.frame_size(buffer)
+    return buffer[:size]
+
+
+def get(
+    service: str,
+    username: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    path: str | None = None,
+) -> tuple[str, str] | Agent | None:
+    """``(username, secret)``; None when the agent found nothing, is locked or the match is
+    ambiguous; :data:`NOT_RUNNING` when no agent answered (fall back to the file). Never raises.
+
+    A bearer entry without a username comes back with username ``""``.
+    """
+    try:
+        reply = request(p.Get(service, username), timeout=timeout, path=path)
+    except (AgentUnavailable, ValueError):
+        return NOT_RUNNING
+    if reply.status == p.UNSUPPORTED:  # an agent of another protocol version: read the file
+        return NOT_RUNNING
+    if not reply.ok:
+        return None
+    user = reply.data.get("username")
+    secret = reply.data.get("secret")
+    if not isinstance(secret, str) or not (user is None or isinstance(user, str)):
+        return None
+    return (user or "", secret)

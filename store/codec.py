@@ -1,0 +1,188 @@
+"""TOML text <-> :class:`~store.model.Document`. Pure.
+
+The file is uv's ``credentials.toml`` schema (``[[credential]]`` with ``service``, ``username``,
+``scheme``, ``password``/``token``), so uv's own parser reads it; our extras are keys uv ignores:
+an ``[idx-auth]`` header table, ``expires-at`` and a ``refresh`` table per entry, and
+``[[idx-auth.plain]]`` for keyring service names that are not index URLs.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from typing import Any
+
+import tomli_w
+
+from store.crypto import is_sealed
+from store.model import SCHEMES, Document, Entry, Header, KdfParams, Scheme
+
+
+class CodecError(Exception):
+    """The text is not a valid store; the message names the offending part."""
+
+
+def decode(text: str) -> Document:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CodecError(f"not valid TOML ({exc})") from None
+    header = _decode_header(data.get("idx-auth"))
+    raw_entries = data.get("credential", [])
+    if not isinstance(raw_entries, list):
+        raise CodecError("'credential' must be an array of tables")
+    entries = [_decode_entry(raw, i, plain=False) for i, raw in enumerate(raw_entries)]
+    plain_raw = data.get("idx-auth", {}).get("plain", [])
+    if not isinstance(plain_raw, list):
+        raise CodecError("'idx-auth.plain' must be an array of tables")
+    entries += [_decode_entry(raw, i, plain=True) for i, raw in enumerate(plain_raw)]
+    if header is None and any(e.secret is not None for e in entries):
+        raise CodecError("entries hold secrets but the [idx-auth] header with the key is missing")
+    return Document(header=header, entries=tuple(entries))
+
+
+def _decode_header(raw: object) -> Header | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise CodecError("'idx-auth' must be a table")
+    fmt = raw.get("format")
+    if fmt != 1:
+        raise CodecError(f"unsupported store format {fmt!r} (this version reads format 1)")
+    kdf_raw = raw.get("kdf")
+    kdf = None
+    if kdf_raw is not None:
+        if not isinstance(kdf_raw, dict):
+            raise CodecError("'idx-auth.kdf' must be a table")
+        kdf = KdfParams(
+            salt=_str(kdf_raw, "salt", "idx-auth.kdf"),
+            memory_kib=_int(kdf_raw, "memory-kib"),
+            iterations=_int(kdf_raw, "iterations"),
+            lanes=_int(kdf_raw, "lanes"),
+        )
+    source = _str(raw, "key-source", "idx-auth")
+    if source not in ("file", "passphrase"):
+        raise CodecError(f"unknown key-source {source!r} (expected 'file' or 'passphrase')")
+    if source == "passphrase" and kdf is None:
+        raise CodecError("a passphrase store needs an [idx-auth.kdf] table")
+    return Header(
+        key_id=_str(raw, "key-id", "idx-auth"),
+        key_source=source,
+        wrapped_key=_str(raw, "wrapped-key", "idx-auth"),
+        kdf=kdf,
+        format=fmt,
+    )
+
+
+def _decode_entry(raw: object, index: int, *, plain: bool) -> Entry:
+    where = f"{'idx-auth.plain' if plain else 'credential'} entry {index + 1}"
+    if not isinstance(raw, dict):
+        raise CodecError(f"{where} is not a table")
+    service = _str(raw, "service", where)
+    username = _opt_str(raw, "username", where)
+    scheme_raw = raw.get("scheme", "basic")
+    if scheme_raw not in SCHEMES:
+        raise CodecError(f"{where} ({service}): unknown scheme {scheme_raw!r}")
+    scheme: Scheme = scheme_raw
+    password = _opt_str(raw, "password", where)
+    token = _opt_str(raw, "token", where)
+    if scheme == "basic":
+        if token is not None:
+            raise CodecError(f"{where} ({service}): a basic entry cannot have a token")
+        if username is None and not plain:
+            raise CodecError(f"{where} ({service}): a basic entry needs a username")
+        secret = password
+    else:
+        if username is not None or password is not None:
+            raise CodecError(f"{where} ({service}): a bearer entry takes no username or password")
+        if token is None:
+            raise CodecError(f"{where} ({service}): a bearer entry needs a token")
+        secret = token
+    if secret is not None and not is_sealed(secret):
+        raise CodecError(
+            f"{where} ({service}) holds a plaintext secret; "
+            "move the file aside and bring it in with 'idx-auth import'"
+        )
+    expires = raw.get("expires-at")
+    if expires is not None and not isinstance(expires, datetime):
+        raise CodecError(f"{where} ({service}): 'expires-at' must be a TOML date-time")
+    if isinstance(expires, datetime) and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    refresh_raw = raw.get("refresh", {})
+    if not isinstance(refresh_raw, dict) or not all(
+        isinstance(v, str) for v in refresh_raw.values()
+    ):
+        raise CodecError(f"{where} ({service}): 'refresh' must be a table of strings")
+    return Entry(
+        service=service,
+        username=username,
+        scheme=scheme,
+        secret=secret,
+        plain=plain,
+        expires_at=expires,
+        refresh=tuple(sorted(refresh_raw.items())),
+    )
+
+
+def _str(raw: dict[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise CodecError(f"{where}: '{key}' must be a non-empty string")
+    return value
+
+
+def _opt_str(raw: dict[str, Any], key: str, where: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CodecError(f"{where}: '{key}' must be a string")
+    return value
+
+
+def _int(raw: dict[str, Any], key: str) -> int:
+    value = raw.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise CodecError(f"idx-auth.kdf: '{key}' must be a positive integer")
+    return value
+
+
+def encode(doc: Document) -> str:
+    out: dict[str, Any] = {}
+    # uv writes an empty store as `credential = []`; a top-level key must precede the tables.
+    out["credential"] = [_encode_entry(e) for e in doc.entries if not e.plain]
+    if doc.header is not None:
+        h = doc.header
+        head: dict[str, Any] = {
+            "format": h.format,
+            "key-id": h.key_id,
+            "key-source": h.key_source,
+            "wrapped-key": h.wrapped_key,
+        }
+        if h.kdf is not None:
+            head["kdf"] = {
+                "salt": h.kdf.salt,
+                "memory-kib": h.kdf.memory_kib,
+                "iterations": h.kdf.iterations,
+                "lanes": h.kdf.lanes,
+            }
+        plain = [_encode_entry(e) for e in doc.entries if e.plain]
+        if plain:
+            head["plain"] = plain
+        out["idx-auth"] = head
+    return tomli_w.dumps(out)
+
+
+def _encode_entry(entry: Entry) -> dict[str, Any]:
+    # uv's field order: service, username, scheme, password | token.
+    item: dict[str, Any] = {"service": entry.service}
+    if entry.username is not None:
+        item["username"] = entry.username
+    item["scheme"] = entry.scheme
+    if entry.secret is not None:
+        item[entry.field_name] = entry.secret
+    if entry.expires_at is not None:
+        item["expires-at"] = entry.expires_at.astimezone(UTC).replace(microsecond=0)
+    if entry.refresh:
+        item["refresh"] = dict(entry.refresh)
+    return item

@@ -1,0 +1,89 @@
+"""Key sources: where the key-encryption key (KEK) that wraps the store's data key comes from.
+
+- ``file`` (default): 32 random bytes in the ``key`` file of the config dir, apart from the
+  store, so a copy of the data dir alone reveals nothing.
+- ``passphrase``: Argon2id over a passphrase, derived once per process (never per entry); the
+  passphrase comes from ``IDX_AUTH_PASSPHRASE_FILE`` (CI) or a TTY prompt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import getpass
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from store import crypto, files
+from store.errors import KeyUnavailableError
+from store.model import KdfParams
+
+KEY_FILE_HEADER = "idx-auth-key-v1"
+SOURCES = ("file", "passphrase")
+
+PassphraseReader = Callable[[bool], str]
+"""Returns the passphrase; the flag asks for confirmation (a new passphrase is being set)."""
+
+
+def load_key_file(path: Path) -> bytes | None:
+    text = files.read_private_text(path, "key file")
+    if text is None:
+        return None
+    head, _, body = text.strip().partition(" ")
+    try:
+        key = base64.b64decode(body, validate=True)
+    except binascii.Error:
+        key = b""
+    if head != KEY_FILE_HEADER or len(key) != crypto.KEY_BYTES:
+        raise KeyUnavailableError(
+            f"key file {path} is not a valid idx-auth key (damaged?); restore it from a backup"
+        )
+    return key
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    text = f"{KEY_FILE_HEADER} {base64.b64encode(key).decode('ascii')}\n"
+    files.atomic_write(path, text.encode("ascii"))
+
+
+def passphrase_reader(env: Mapping[str, str] | None = None) -> PassphraseReader:
+    """The standard way to get a passphrase: the file named by IDX_AUTH_PASSPHRASE_FILE, else
+    a prompt on the terminal, else a clear error (CI must never hang on a prompt)."""
+    env = os.environ if env is None else env
+
+    def read(confirm: bool) -> str:
+        named = env.get("IDX_AUTH_PASSPHRASE_FILE")
+        if named:
+            try:
+                with open(named, encoding="utf-8") as fh:
+                    value = fh.readline().rstrip("\r\n")
+            except OSError as exc:
+                raise KeyUnavailableError(
+                    f"cannot read the passphrase file {named} (IDX_AUTH_PASSPHRASE_FILE): "
+                    f"{exc.strerror}"
+                ) from None
+            if not value:
+                raise KeyUnavailableError(f"the passphrase file {named} is empty")
+            return value
+        if not sys.stdin.isatty():
+            raise KeyUnavailableError(
+                "the store is protected by a passphrase and there is no terminal to ask; "
+                "set IDX_AUTH_PASSPHRASE_FILE to a file holding it, or unlock the agent"
+            )
+        value = getpass.getpass("idx-auth passphrase: ")
+        if not value:
+            raise KeyUnavailableError("empty passphrase")
+        if confirm and getpass.getpass("repeat passphrase: ") != value:
+            raise KeyUnavailableError("the passphrases do not match")
+        return value
+
+    return read
+
+
+def derive_passphrase_key(passphrase: str, params: KdfParams) -> bytes:
+    try:
+        return crypto.derive_key(passphrase, params)
+    except crypto.CryptoError as exc:
+        raise KeyUnavailableError(f"cannot derive the key: {exc}") from None

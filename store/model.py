@@ -1,0 +1,110 @@
+"""Credential records: what the store file holds and what a lookup returns.
+
+Pure values. Secrets on an :class:`Entry` are sealed (``enc:v1:...`` ciphertext); only a
+:class:`Credential` carries a secret in clear, and its repr never shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+Scheme = Literal["basic", "bearer"]
+SCHEMES: tuple[Scheme, ...] = ("basic", "bearer")
+FORMAT_VERSION = 1
+TOKEN_USERNAME = "__token__"
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    """Argon2id parameters for a passphrase store (salt base64-encoded)."""
+
+    salt: str
+    memory_kib: int
+    iterations: int
+    lanes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The store's ``[idx-auth]`` table: format, which key seals the entries, how it is wrapped."""
+
+    key_id: str
+    key_source: str  # "file" or "passphrase"
+    wrapped_key: str  # the data key, sealed by the key-encryption key
+    kdf: KdfParams | None = None
+    format: int = FORMAT_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stored credential, secrets sealed.
+
+    ``plain`` entries carry keyring service names that are not index URLs; they live in a table
+    uv ignores. ``refresh`` holds a token provider's settings as string pairs; values that are
+    secrets are sealed like the main secret.
+    """
+
+    service: str
+    username: str | None
+    scheme: Scheme
+    secret: str | None
+    plain: bool = False
+    expires_at: datetime | None = None
+    refresh: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def field_name(self) -> str:
+        return "token" if self.scheme == "bearer" else "password"
+
+    def matches_key(self, service: str, username: str | None) -> bool:
+        return self.service == service and self.username == username
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A whole store file: header (None until the first secret is stored) and entries."""
+
+    header: Header | None = None
+    entries: tuple[Entry, ...] = ()
+
+    def find(self, service: str, username: str | None, *, plain: bool = False) -> Entry | None:
+        for entry in self.entries:
+            if entry.plain == plain and entry.matches_key(service, username):
+                return entry
+        return None
+
+    def put(self, entry: Entry) -> tuple[Document, bool]:
+        """The document with ``entry`` stored, replacing one with the same key; and whether it
+        replaced one."""
+        kept = tuple(
+            e
+            for e in self.entries
+            if not (e.plain == entry.plain and e.matches_key(entry.service, entry.username))
+        )
+        return replace(self, entries=(*kept, entry)), len(kept) != len(self.entries)
+
+    def remove(
+        self, service: str, username: str | None, *, plain: bool = False
+    ) -> tuple[Document, bool]:
+        kept = tuple(
+            e for e in self.entries if not (e.plain == plain and e.matches_key(service, username))
+        )
+        return replace(self, entries=kept), len(kept) != len(self.entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A decrypted credential as a lookup returns it."""
+
+    service: str
+    username: str | None
+    scheme: Scheme
+    secret: str | None = field(repr=False)
+    expires_at: datetime | None = None
+
+    @property
+    def display(self) -> str:
+        """``user@service`` as uv prints it."""
+        return f"{self.username}@{self.service}" if self.username else self.service

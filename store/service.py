@@ -1,0 +1,251 @@
+"""Service URLs: parsing, normalisation and matching, exactly as uv 0.13.9 does them.
+
+A *service* is the key a credential is stored under (``credentials.toml``'s ``service``). uv parses
+it as a WHATWG URL (the Rust ``url`` crate), so two spellings of the same index end up under one
+key. We reproduce that normalisation for the two schemes a service may use (``http`` only for
+loopback hosts, ``https`` everywhere) and uv's lookup rules: exact key first, then the longest
+stored path that is a whole-segment prefix of the request path.
+
+One deliberate difference: uv keeps URL userinfo inside the stored key (a known defect); here it
+always moves to :attr:`ServiceUrl.username` / :attr:`ServiceUrl.password` and never reaches
+:attr:`ServiceUrl.service`.
+
+Pure module: no I/O. The low-level WHATWG pieces live in :mod:`store._whatwg`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import NewType, TypeVar
+
+from store._whatwg import UrlSyntaxError, split_url
+from store.errors import AmbiguousCredentialError, InvalidServiceError
+
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "Service",
+    "ServiceUrl",
+    "covers",
+    "parse_login_service",
+    "parse_service",
+    "parse_stored",
+    "select",
+]
+
+Service = NewType("Service", str)
+
+#: Hosts for which uv accepts plain ``http`` (compared after normalisation).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+_EXAMPLE_FIX = "give an index URL such as https://pypi.example.com/simple"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUrl:
+    """A parsed, normalised service URL.
+
+    ``query`` and ``fragment`` are kept in :attr:`service` because uv keeps them in its key
+    (``https://h/a?x=1`` is stored as such); they play no part in matching, which looks at
+    scheme, host, port and path only.
+    """
+
+    scheme: str
+    host: str
+    port: int | None
+    path: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    query: str | None = None
+    fragment: str | None = None
+
+    @property
+    def service(self) -> Service:
+        """The normalised key: ``scheme://host[:port]path[?query][#fragment]``, no userinfo."""
+        text = f"{self.scheme}://{self.host}"
+        if self.port is not None:
+            text += f":{self.port}"
+        text += self.path
+        if self.query is not None:
+            text += f"?{self.query}"
+        if self.fragment is not None:
+            text += f"#{self.fragment}"
+        return Service(text)
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
+
+    def without_userinfo(self) -> ServiceUrl:
+        return replace(self, username=None, password=None)
+
+    def __str__(self) -> str:
+        return self.service
+
+
+def _redact(raw: str) -> str:
+    """The input as it may appear in a message: anything that could be userinfo masked."""
+    at = raw.rfind("@")
+    if at < 0:
+        return raw
+    sep = raw.find("://")
+    start = sep + 3 if 0 <= sep < at else 0
+    return f"{raw[:start]}***{raw[at:]}"
+
+
+def _invalid(raw: str, problem: str, fix: str) -> InvalidServiceError:
+    return InvalidServiceError(f"invalid service URL '{_redact(raw)}': {problem}; {fix}")
+
+
+def parse_service(raw: str) -> ServiceUrl:
+    """Parse and normalise a service URL the way uv parses a ``SERVICE`` argument.
+
+    No scheme means ``https://``; ``http`` is accepted only for loopback hosts. Raises
+    :class:`~store.errors.InvalidServiceError` with a one-line message naming the input and the fix.
+    """
+    try:
+        parts = split_url(raw)
+    except UrlSyntaxError as exc:
+        raise _invalid(raw, exc.problem, exc.fix or _EXAMPLE_FIX) from None
+    if parts.scheme not in ("http", "https"):
+        if parts.scheme_looks_like_host:
+            raise _invalid(
+                raw,
+                f"{parts.scheme!r} is read as a URL scheme (host:port needs a scheme in front)",
+                f"write https://{raw.strip()}",
+            )
+        raise _invalid(
+            raw,
+            f"unsupported scheme {parts.scheme!r}",
+            "use https:// (or http:// for localhost, 127.0.0.1, [::1])",
+        )
+    url = ServiceUrl(
+        scheme=parts.scheme,
+        host=parts.host,
+        port=parts.port,
+        path=parts.path,
+        username=parts.username,
+        password=parts.password,
+        query=parts.query,
+        fragment=parts.fragment,
+    )
+    if url.scheme == "http" and not url.is_loopback:
+        secure = replace(url, scheme="https", port=None if url.port == 443 else url.port)
+        raise _invalid(
+            raw,
+            "HTTPS is required for non-local hosts",
+            f"use {secure.service} (plain http only for localhost, 127.0.0.1, [::1])",
+        )
+    return url
+
+
+def _strip_simple(path: str) -> str:
+    """uv's index "root": drop a final ``simple``/``+simple`` segment (one trailing slash
+    ignored) and the slash before it. Any other path is returned unchanged."""
+    segments = path[1:].split("/")
+    if segments[-1] == "" and len(segments) > 1:
+        segments.pop()
+    last = segments[-1]
+    if not (last.isascii() and last.lower() in ("simple", "+simple")):
+        return path
+    segments.pop()
+    return "/" + "/".join(segments)
+
+
+def parse_login_service(raw: str) -> ServiceUrl:
+    """:func:`parse_service` plus the ``login``/``logout`` rule: a last path segment ``simple``
+    or ``+simple`` (any ASCII case, one trailing slash allowed) is dropped together with the
+    slash before it, so ``https://h/api/simple/`` is stored as ``https://h/api``."""
+    url = parse_service(raw)
+    return replace(url, path=_strip_simple(url.path))
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_stored(raw: str) -> ServiceUrl | None:
+    """A stored service string parsed (cached, userinfo dropped), or None if it is invalid."""
+    try:
+        return parse_service(raw).without_userinfo()
+    except InvalidServiceError:
+        return None
+
+
+def _path_prefix(prefix: str, path: str) -> bool:
+    if path == prefix:
+        return True
+    if not path.startswith(prefix):
+        return False
+    return prefix.endswith("/") or path[len(prefix)] == "/"
+
+
+def covers(stored: ServiceUrl, request: ServiceUrl) -> bool:
+    """Whether a credential stored for ``stored`` applies to ``request``.
+
+    Same scheme, host and port, and the stored path a whole-segment prefix of the request
+    path: ``/api`` covers ``/api``, ``/api/`` and ``/api/x`` but not ``/apiary``; ``/foo/``
+    does not cover ``/foo``. Query, fragment and userinfo are ignored.
+    """
+    return (
+        stored.scheme == request.scheme
+        and stored.host == request.host
+        and stored.port == request.port
+        and _path_prefix(stored.path, request.path)
+    )
+
+
+T = TypeVar("T")
+
+
+def select(
+    entries: Iterable[T],
+    url: str | ServiceUrl,
+    username: str | None,
+    key: Callable[[T], tuple[str, str | None]],
+) -> T | None:
+    """uv's credential lookup for a request URL.
+
+    1. An entry whose stored service normalises to the request's service and whose username is
+       ``username`` (``None`` matches only entries without one) wins outright.
+    2. Otherwise every entry whose stored service :func:`covers` the request qualifies, provided
+       its username equals ``username`` when one is given; the longest stored path wins.
+    3. Two different keys tied on that longest path raise
+       :class:`~store.errors.AmbiguousCredentialError`.
+
+    ``username=None`` falls back to the username in the request URL's userinfo. ``key(entry)``
+    gives the stored ``(service, username)``; stored services that fail to parse are skipped.
+    When the same key occurs twice the later entry wins, as in uv's map. Filtering out expired
+    entries is the caller's business.
+    """
+    request = parse_service(url) if isinstance(url, str) else url
+    if username is None:
+        username = request.username
+    target = request.service
+
+    exact: T | None = None
+    best_len = -1
+    best: dict[tuple[str, str | None], T] = {}
+    for entry in entries:
+        raw_service, stored_username = key(entry)
+        stored = parse_stored(raw_service)
+        if stored is None:
+            continue
+        if stored_username == username and stored.service == target:
+            exact = entry
+            continue
+        if exact is not None or not covers(stored, request):
+            continue
+        if username is not None and stored_username != username:
+            continue
+        length = len(stored.path)
+        if length < best_len:
+            continue
+        if length > best_len:
+            best_len = length
+            best = {}
+        best[(stored.service, stored_username)] = entry
+    if exact is not None:
+        return exact
+    if len(best) > 1:
+        names = sorted({name if name is not None else "<none>" for _, name in best})
+        raise AmbiguousCredentialError(target, tuple(names))
+    return next(iter(best.values()), None)

@@ -1,0 +1,45 @@
+"""Every test runs with HOME, the XDG dirs and our own dirs inside its tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store.dirs import Dirs
+
+_SCRUB_PREFIXES = ("UV_", "IDX_AUTH_", "PYTHON_KEYRING", "KEYRING_", "PIP_", "XDG_")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    for name in list(os.environ):
+        if name.startswith(_SCRUB_PREFIXES) or name in ("NETRC", "SSL_CERT_FILE", "SSL_CERT_DIR"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_DATA_HOME", ".local/share"),
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("IDX_AUTH_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("IDX_AUTH_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(runtime / "idx-auth"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    yield home
+
+
+@pytest.fixture
+def dirs(isolated_home: Path) -> Dirs:
+    from store.dirs import resolve_dirs
+
+    return resolve_dirs()

@@ -1,0 +1,127 @@
+"""``idx-auth status / lock / unlock / setup systemd`` against a real agent process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from store.agent.units import DEFAULT_EXEC, render
+from tests.store.agent.agentproc import ROOT, agent_env, start, stop
+from tests.store.agent.fakes import PASSPHRASE
+
+IDX = [sys.executable, "-m", "keyring_idx.cli"]
+
+
+def idx(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*IDX, *args],
+        env=agent_env(tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_status_without_agent_exits_3(tmp_path: Path) -> None:
+    result = idx(tmp_path, "status", "--json")
+    assert result.returncode == 3
+    status = json.loads(result.stdout)
+    assert status["agent"] == "not running"
+    assert status["store"] == str(tmp_path / "data" / "credentials.toml")
+    assert status["entry_count"] == 0
+    assert "not running" in idx(tmp_path, "status").stderr
+    assert idx(tmp_path, "lock").returncode == 3
+    assert idx(tmp_path, "unlock").returncode == 3
+
+
+def test_status_lock_unlock_with_a_passphrase_store(tmp_path: Path) -> None:
+    proc = start(tmp_path, "--passphrase")
+    try:
+        result = idx(tmp_path, "status", "--json")
+        assert result.returncode == 3
+        status = json.loads(result.stdout)
+        assert status["agent"] == "running" and status["locked"] is True
+        assert status["entry_count"] == 52 and status["pid"] == proc.pid
+        # No TTY and no passphrase file: a clear error, not a hang.
+        assert idx(tmp_path, "unlock").returncode == 2
+        pw = tmp_path / "pw"
+        pw.write_text("wrong\n")
+        bad = idx(tmp_path, "unlock", IDX_AUTH_PASSPHRASE_FILE=str(pw))
+        assert bad.returncode == 2 and "wrong" not in bad.stdout
+        pw.write_text(PASSPHRASE + "\n")
+        assert idx(tmp_path, "unlock", IDX_AUTH_PASSPHRASE_FILE=str(pw)).returncode == 0
+        result = idx(tmp_path, "status", "--json")
+        assert result.returncode == 0 and json.loads(result.stdout)["locked"] is False
+        assert PASSPHRASE not in result.stdout + result.stderr
+        assert "unlocked" in idx(tmp_path, "status").stderr
+        assert idx(tmp_path, "lock").returncode == 0
+        assert json.loads(idx(tmp_path, "status", "--json").stdout)["locked"] is True
+    finally:
+        stop(proc)
+
+
+def test_repository_units_match_the_renderer() -> None:
+    for name, text in render(DEFAULT_EXEC).items():
+        assert (ROOT / "systemd" / name).read_text() == text
+
+
+def _verify(units: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    run = tmp_path / "xdg-run"
+    run.mkdir(mode=0o700, exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "XDG_RUNTIME_DIR": str(run)}
+    return subprocess.run(
+        ["systemd-analyze", "--user", "verify", *sorted(str(p) for p in units.glob("*.s*"))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=units,
+    )
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
+def test_units_verify_clean(tmp_path: Path) -> None:
+    fake_bin = tmp_path / "bin" / "idx-auth"
+    fake_bin.parent.mkdir()
+    fake_bin.write_text("#!/bin/sh\nexit 0\n")
+    fake_bin.chmod(0o755)
+    units = tmp_path / "units"
+    units.mkdir()
+    for name, text in render(str(fake_bin)).items():
+        (units / name).write_text(text)
+    result = _verify(units, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""
+    # The check has teeth: a typo is reported.
+    service = units / "idx-auth-agent.service"
+    service.write_text(service.read_text().replace("NoNewPrivileges", "NoNewPrivilege"))
+    assert "Unknown key" in _verify(units, tmp_path).stderr
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="needs systemd-analyze")
+def test_setup_systemd_installs_verified_units(tmp_path: Path) -> None:
+    result = idx(tmp_path, "setup", "systemd")
+    assert result.returncode == 0, result.stderr
+    unit_dir = tmp_path / "config" / "systemd" / "user"
+    service = (unit_dir / "idx-auth-agent.service").read_text()
+    exec_line = next(line for line in service.splitlines() if line.startswith("ExecStart="))
+    program = exec_line.removeprefix("ExecStart=").split()[0]
+    assert Path(program).is_absolute() and os.access(program, os.X_OK)
+    assert exec_line.endswith(" agent")
+    assert "systemctl --user enable --now idx-auth-agent.socket" in result.stdout
+    assert _verify(unit_dir, tmp_path).stderr.strip() == ""
+    # Same content again: fine. Different content: refused without --force.
+    assert idx(tmp_path, "setup", "systemd").returncode == 0
+    (unit_dir / "idx-auth-agent.service").write_text("# mine\n")
+    refused = idx(tmp_path, "setup", "systemd")
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert (unit_dir / "idx-auth-agent.service").read_text() == "# mine\n"
+    assert idx(tmp_path, "setup", "systemd", "--force").returncode == 0
+    assert (unit_dir / "idx-auth-agent.service").read_text() == service
