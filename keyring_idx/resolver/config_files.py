@@ -8,7 +8,6 @@ and the system's. ``UV_CONFIG_FILE`` replaces discovery; ``UV_NO_CONFIG`` turns 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,8 @@ class Project:
 
 
 def _load(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a file exists: most of a run's time is imports
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

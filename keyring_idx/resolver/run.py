@@ -59,12 +59,24 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         netrc_data=netrc_data,
         insecure_hosts=settings.allow_insecure_host,
     ) as client:
-        results = resolve_all(requirements, settings, target, client)
+        results = resolve_all(requirements, settings, target, client, workers=_workers(env))
     _print(args, results)
+    problem = getattr(source, "problem", None)
+    if problem:
+        say(f"idx-auth: note: {problem}")
     problems = failures(results)
     for line in problems:
         say(f"idx-auth: cannot resolve {line}")
     return 1 if problems else 0
+
+
+def _workers(env: dict[str, str]) -> int:
+    """Pages fetched at once: uv's UV_CONCURRENT_DOWNLOADS caps it; 8 threads are plenty for
+    Python, whose parsing holds the GIL anyway."""
+    try:
+        return max(1, min(8, int(env.get("UV_CONCURRENT_DOWNLOADS", "8"))))
+    except ValueError:
+        return 8
 
 
 def _print(args: argparse.Namespace, results: list[Result]) -> None:
