@@ -225,8 +225,14 @@ def select(
     exact: T | None = None
     best_len = -1
     best: dict[tuple[str, str | None], T] = {}
+    host = request.host
     for entry in entries:
         raw_service, stored_username = key(entry)
+        # A stored service that does not mention the host cannot match; skip parsing it. Only
+        # ASCII strings can be judged by text (a Unicode host is stored IDNA-encoded by us, but a
+        # hand-written one may not be).
+        if host not in raw_service and raw_service.isascii() and host not in raw_service.lower():
+            continue
         stored = parse_stored(raw_service)
         if stored is None:
             continue

@@ -7,8 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from store.dirs import Dirs
+
+# Shared 2-core machines: generation and example time vary with load, so no deadlines.
+settings.register_profile(
+    "idx", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("idx")
 
 _SCRUB_PREFIXES = ("UV_", "IDX_AUTH_", "PYTHON_KEYRING", "KEYRING_", "PIP_", "XDG_")
 

@@ -1,0 +1,215 @@
+"""``idx-auth refresh`` and the ``--provider`` options of ``idx-auth login``.
+
+``login`` (in :mod:`keyring_idx.cli.auth`) calls :func:`add_provider_arguments` on its parser
+and hands over to :func:`login_with_provider` when ``--provider`` is given: the first token is
+fetched at once, and the entry is stored with the provider settings so it can be refreshed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from keyring_idx.cli.base import CliError, Sub, emit_json, say
+from keyring_idx.cli.secrets import from_flag
+
+if TYPE_CHECKING:
+    from store.refresh.entries import EntryRefresh
+    from store.refresh.spec import ProviderSpec
+    from store.service import ServiceUrl
+
+PROVIDERS = ("command", "oauth2", "codeartifact", "gcp", "azure")
+
+
+def add_provider_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "token refresh",
+        "Mint short-lived tokens instead of storing a fixed password; see docs/refresh.md.",
+    )
+    g.add_argument("--provider", choices=PROVIDERS, help="where fresh tokens come from")
+    g.add_argument(
+        "--command",
+        metavar="CMDLINE",
+        help="command: program and arguments (split like a shell, run without one) that print "
+        "the token, or JSON with token and expires_in/expires_at",
+    )
+    g.add_argument(
+        "--ttl", type=int, metavar="SECONDS", help="command/oauth2: lifetime when none is given"
+    )
+    g.add_argument("--token-url", metavar="URL", help="oauth2: the token endpoint")
+    g.add_argument("--client-id", metavar="ID", help="oauth2/azure: the client (application) id")
+    g.add_argument(
+        "--client-secret", metavar="-", help="oauth2/azure: '-' reads the client secret from stdin"
+    )
+    g.add_argument("--scope", help="oauth2/azure: the scope to ask for")
+    g.add_argument(
+        "--auth-method",
+        choices=("basic", "post"),
+        help="oauth2: client authentication (default: basic)",
+    )
+    g.add_argument(
+        "--duration",
+        type=int,
+        metavar="SECONDS",
+        help="codeartifact: token lifetime, 900..43200 (default 43200)",
+    )
+    g.add_argument("--profile", help="codeartifact: AWS profile (default: the usual chain)")
+    g.add_argument("--endpoint-url", metavar="URL", help="codeartifact: a VPC endpoint URL")
+    g.add_argument("--credentials-file", metavar="PATH", help="gcp: a key file instead of ADC")
+    g.add_argument("--tenant-id", metavar="ID", help="azure: the tenant of a service principal")
+    g.add_argument("--authority", metavar="HOST", help="azure: a sovereign cloud's authority")
+
+
+def build_spec(args: argparse.Namespace, service_url: str) -> ProviderSpec:
+    from store.refresh.providers import codeartifact, get_provider
+    from store.refresh.spec import ProviderSpec
+
+    name: str = args.provider
+    ttl = None if args.ttl is None else str(args.ttl)
+    if name == "command":
+        if not args.command:
+            raise CliError("--provider command needs --command 'PROGRAM ARGS...'")
+        spec = ProviderSpec.build(name, {"command": args.command, "ttl": ttl})
+    elif name == "oauth2":
+        if not args.token_url or not args.client_id:
+            raise CliError("--provider oauth2 needs --token-url and --client-id")
+        secret = from_flag(args.client_secret, "--client-secret", "client secret: ")
+        spec = ProviderSpec.build(
+            name,
+            {
+                "token-url": args.token_url,
+                "client-id": args.client_id,
+                "scope": args.scope,
+                "auth-method": args.auth_method,
+                "ttl": ttl,
+            },
+            {"client-secret": secret},
+        )
+    elif name == "codeartifact":
+        spec = codeartifact.spec_for_index(
+            service_url,
+            duration=args.duration,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+        )
+    elif name == "gcp":
+        spec = ProviderSpec.build(name, {"credentials-file": args.credentials_file})
+    else:
+        secret = None
+        if args.client_secret is not None:
+            secret = from_flag(args.client_secret, "--client-secret", "client secret: ")
+        spec = ProviderSpec.build(
+            name,
+            {
+                "tenant-id": args.tenant_id,
+                "client-id": args.client_id,
+                "scope": args.scope,
+                "authority": args.authority,
+            },
+            {"client-secret": secret},
+        )
+    get_provider(name).check(spec)
+    return spec
+
+
+def login_with_provider(args: argparse.Namespace, target: ServiceUrl) -> int:
+    """``idx-auth login SERVICE [-u USER] --provider NAME ...``."""
+    from store.refresh import entries
+    from store.refresh.providers import get_provider
+    from store.vault import Vault
+
+    if args.password is not None or args.token is not None:
+        raise CliError("--provider mints the secret itself; drop --password / --token")
+    if args.username is not None and target.username is not None:
+        raise CliError(
+            "Cannot specify a username both via the URL and CLI; found "
+            f"`--username {args.username}` and `{target.username}`"
+        )
+    username = args.username or target.username or get_provider(args.provider).default_username
+    if not username:
+        raise CliError(f"--provider {args.provider} needs --username (the index's user name)")
+    spec = build_spec(args, args.service)
+    now = datetime.now(UTC)
+    token, _ = entries.login(Vault(), target.service, username, spec, now=now)
+    say(
+        f"Stored credentials for {username}@{target.service}: a {args.provider} token valid "
+        f"until {token.expires_at.isoformat(timespec='seconds')}, refreshed before it expires"
+    )
+    return 0
+
+
+def register(sub: Sub) -> None:
+    p = sub.add_parser(
+        "refresh",
+        help="Fetch fresh tokens for entries that have a provider",
+        description="Refresh now every entry with a token provider, or only SERVICE's. "
+        "With --due only those past three quarters of their token's lifetime (what the "
+        "systemd timer runs).",
+    )
+    p.add_argument("service", metavar="SERVICE", nargs="?")
+    p.add_argument("-u", "--username", help="only this username's entry")
+    p.add_argument("--due", action="store_true", help="only entries that are due")
+    p.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    p.set_defaults(func=cmd_refresh)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from store import service
+    from store.model import Entry
+    from store.refresh import entries
+    from store.refresh.schedule import Reason
+    from store.vault import Vault
+
+    key: str | None = None
+    if args.service is not None:
+        key = service.parse_login_service(args.service).service
+    username: str | None = args.username
+
+    def matches(entry: Entry) -> bool:
+        if entry.plain:
+            return False
+        return (key is None or entry.service == key) and (
+            username is None or entry.username == username
+        )
+
+    results = entries.refresh_entries(
+        Vault(),
+        now=datetime.now(UTC),
+        reason=Reason.DUE if args.due else Reason.FORCE,
+        matches=matches,
+    )
+    if args.json:
+        emit_json([_describe(r) for r in results])
+    else:
+        for r in results:
+            say(_line(r))
+    if not results:
+        if not args.json:
+            say("No entry with a token provider" + (f" for {args.service}" if key else ""))
+        return 1
+    return 2 if any(r.outcome.error is not None for r in results) else 0
+
+
+def _describe(r: EntryRefresh) -> dict[str, object]:
+    token = r.outcome.state.token
+    return {
+        "service": r.service,
+        "username": r.username,
+        "provider": r.provider,
+        "attempted": r.outcome.attempted,
+        "refreshed": r.outcome.refreshed,
+        "expires_at": token.expires_at.isoformat() if token else None,
+        "error": str(r.outcome.error) if r.outcome.error else None,
+    }
+
+
+def _line(r: EntryRefresh) -> str:
+    token = r.outcome.state.token
+    until = f"valid until {token.expires_at.isoformat(timespec='seconds')}" if token else ""
+    if r.outcome.error is not None:
+        kept = f"; kept the current token, {until}" if token and r.outcome.attempted else ""
+        return f"failed    {r.display}: {r.outcome.error}{kept}"
+    if r.outcome.refreshed:
+        return f"refreshed {r.display}, {until}"
+    return f"not due   {r.display}, {until}"

@@ -1,0 +1,219 @@
+"""Refreshing entries of the store: the I/O shell around :func:`store.refresh.routine.refresh`.
+
+Every refresh runs inside :meth:`store.vault.Vault.update`, under the store lock from the
+read to the write: two processes that find the same expired token take turns, and the second
+finds the first one's token and fetches nothing. The agent, ``idx-auth refresh`` and a lookup
+without an agent all come through here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from store import crypto, service
+from store.errors import StoreFileError
+from store.model import Credential, Document, Entry, Scheme
+from store.refresh import schedule
+from store.refresh.errors import RefreshError
+from store.refresh.routine import Clock, Outcome, first_token, refresh
+from store.refresh.schedule import RandomSource, Reason
+from store.refresh.spec import ProviderSpec
+from store.refresh.state import RefreshState, state_fields, state_from_fields
+from store.refresh.token import Token
+from store.sealing import Sealer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from store.vault import Vault
+
+EntryFilter = Callable[[Entry], bool]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRefresh:
+    """What happened to one entry."""
+
+    service: str
+    username: str | None
+    provider: str
+    outcome: Outcome
+
+    @property
+    def display(self) -> str:
+        return f"{self.username}@{self.service}" if self.username else self.service
+
+
+def spec_of(entry: Entry, sealer: Sealer) -> ProviderSpec | None:
+    """The entry's provider spec (secrets opened), or None for an entry without refresh."""
+    if not entry.refresh:
+        return None
+    return ProviderSpec.from_flat(_open(sealer.refresh_settings, entry))
+
+
+def state_of(entry: Entry, sealer: Sealer) -> RefreshState:
+    return state_from_fields(dict(entry.refresh), _open(sealer.secret, entry), entry.expires_at)
+
+
+def stored_entry(
+    sealer: Sealer,
+    service_key: str,
+    username: str | None,
+    scheme: Scheme,
+    spec: ProviderSpec,
+    state: RefreshState,
+    *,
+    plain: bool = False,
+    fallback_secret: str | None = None,
+) -> Entry:
+    """An entry holding ``state``'s token with ``spec`` and the refresh history, sealed."""
+    token = state.token
+    return sealer.entry(
+        service_key,
+        username,
+        scheme,
+        token.secret if token is not None else fallback_secret,
+        plain=plain,
+        expires_at=token.expires_at if token is not None else None,
+        refresh={**spec.to_flat(), **state_fields(state)},
+    )
+
+
+def refresh_entries(
+    vault: Vault,
+    *,
+    now: datetime,
+    reason: Reason,
+    rand: RandomSource | None = None,
+    matches: EntryFilter | None = None,
+    http_client: httpx.Client | None = None,
+    clock: Clock | None = None,
+) -> list[EntryRefresh]:
+    """Run one refresh step for every entry with a provider (and ``matches``), under the lock;
+    entries whose attempt was made are written back with their new token or error."""
+    pick = rand or random.random
+
+    def change(doc: Document, sealer: Sealer) -> tuple[Document, list[EntryRefresh]]:
+        results: list[EntryRefresh] = []
+        for entry in doc.entries:
+            if not entry.refresh or (matches is not None and not matches(entry)):
+                continue
+            provider = dict(entry.refresh).get("provider", "?")
+            try:
+                spec = spec_of(entry, sealer)
+            except RefreshError as exc:
+                # One entry with settings we cannot use must not stop the others.
+                state = RefreshState(last_error=str(exc))
+                results.append(_result(entry, provider, Outcome(state, False, False, exc)))
+                continue
+            assert spec is not None  # entry.refresh is not empty
+            outcome = refresh(
+                state_of(entry, sealer),
+                spec,
+                now=now,
+                reason=reason,
+                rand=pick,
+                http_client=http_client,
+                clock=clock,
+            )
+            results.append(_result(entry, provider, outcome))
+            if outcome.attempted:
+                fallback = _open(sealer.secret, entry)
+                replacement = stored_entry(
+                    sealer,
+                    entry.service,
+                    entry.username,
+                    entry.scheme,
+                    spec,
+                    outcome.state,
+                    plain=entry.plain,
+                    fallback_secret=fallback,
+                )
+                doc, _ = doc.put(replacement)
+        return doc, results
+
+    return vault.update(change)
+
+
+def lookup(
+    vault: Vault,
+    url: str,
+    username: str | None,
+    *,
+    now: datetime,
+    rand: RandomSource | None = None,
+    http_client: httpx.Client | None = None,
+) -> Credential | None:
+    """uv's lookup, refreshing the matched entry first if it is expired or nearly so.
+
+    A refresh that fails while the stored token is still valid returns that token; one that
+    fails with nothing valid left raises the provider's RefreshError.
+    """
+    doc = vault.read()
+    entries = [e for e in doc.entries if not e.plain]
+    found = service.select(entries, url, username, key=_key)
+    if found is None or not found.refresh:
+        return None if found is None else vault.reveal(doc, found)
+    # Deciding needs only the expiry; a placeholder stands in for the sealed secret.
+    state = state_from_fields(dict(found.refresh), "-" if found.secret else None, found.expires_at)
+    if not schedule.is_nearly_expired(state.token, now):
+        return vault.reveal(doc, found)
+    key = _key(found)
+    results = refresh_entries(
+        vault,
+        now=now,
+        reason=Reason.EXPIRING,
+        rand=rand,
+        matches=lambda e: not e.plain and _key(e) == key,
+        http_client=http_client,
+    )
+    for result in results:
+        kept = result.outcome.state.token
+        if result.outcome.error is not None and (kept is None or not kept.is_valid(now)):
+            raise result.outcome.error
+    return vault.lookup(url, username)
+
+
+def login(
+    vault: Vault,
+    service_key: str,
+    username: str | None,
+    spec: ProviderSpec,
+    *,
+    now: datetime,
+    scheme: Scheme = "basic",
+    http_client: httpx.Client | None = None,
+) -> tuple[Token, bool]:
+    """Fetch the first token from ``spec``'s provider (RefreshError if it cannot) and store it
+    with the provider settings; the token, and whether an entry was replaced."""
+    token = first_token(spec, now=now, http_client=http_client)
+    state = RefreshState(token=token, last_success=now, last_attempt=now)
+
+    def change(doc: Document, sealer: Sealer) -> tuple[Document, bool]:
+        return doc.put(stored_entry(sealer, service_key, username, scheme, spec, state))
+
+    return token, vault.update(change)
+
+
+def _open(reader: Callable[[Entry], T], entry: Entry) -> T:
+    try:
+        return reader(entry)
+    except crypto.CryptoError:
+        who = f"{entry.username}@{entry.service}" if entry.username else entry.service
+        raise StoreFileError(
+            f"the secrets of {who} failed authentication (tampered or corrupted); "
+            "log in to it again to replace them"
+        ) from None
+
+
+def _key(entry: Entry) -> tuple[str, str | None]:
+    return entry.service, entry.username
+
+
+def _result(entry: Entry, provider: str, outcome: Outcome) -> EntryRefresh:
+    return EntryRefresh(entry.service, entry.username, provider, outcome)

@@ -1,0 +1,82 @@
+"""What the refresh routine knows about one entry between attempts. Pure values.
+
+The token and its expiry live in the entry itself (secret + ``expires-at``); the rest can be
+kept beside the provider settings in the entry's ``refresh`` table as strings
+(:func:`state_fields` / :func:`state_from_fields`) so ``idx-auth status`` and a refresh run by
+a timer see the same history as the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from store.refresh.token import Token
+
+# A failure message kept in the file is for a person reading `status`: one short line.
+MAX_ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshState:
+    token: Token | None = None
+    failures: int = 0  # consecutive failed attempts since the last success
+    last_error: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    next_attempt: datetime | None = None  # None: as soon as the token is due
+
+
+def state_fields(state: RefreshState) -> dict[str, str]:
+    """The persistent part of ``state`` as ``refresh`` table keys (no secret among them)."""
+    fields: dict[str, str] = {}
+    if state.last_success is not None:
+        fields["refreshed-at"] = format_time(state.last_success)
+    if state.last_error:
+        fields["last-error"] = one_line(state.last_error)
+    if state.failures:
+        fields["failures"] = str(state.failures)
+    return fields
+
+
+def state_from_fields(
+    fields: Mapping[str, str], secret: str | None, expires_at: datetime | None
+) -> RefreshState:
+    """The state of an entry read from the store: its secret, ``expires-at`` and the
+    ``refresh`` table. Malformed history is dropped, not fatal: it only tunes the schedule."""
+    refreshed = parse_time(fields.get("refreshed-at"))
+    token = None
+    if secret and expires_at is not None:
+        issued = refreshed if refreshed is not None and refreshed < expires_at else None
+        token = Token(secret, expires_at, issued)
+    try:
+        failures = max(0, int(fields.get("failures", "0")))
+    except ValueError:
+        failures = 0
+    return RefreshState(
+        token=token,
+        failures=failures,
+        last_error=fields.get("last-error") or None,
+        last_success=refreshed,
+    )
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time, or ``None`` for a missing or malformed one."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def one_line(message: str) -> str:
+    flat = " ".join(message.split())
+    return flat if len(flat) <= MAX_ERROR_LENGTH else flat[: MAX_ERROR_LENGTH - 3] + "..."

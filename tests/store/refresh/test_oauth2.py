@@ -1,0 +1,149 @@
+"""The oauth2 provider against a real token endpoint on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from store.refresh.errors import ProviderConfigError, TokenFetchError
+from store.refresh.providers import FetchContext, fetch_token
+from store.refresh.spec import ProviderSpec
+from tests.store.refresh.loopback import Loopback, Reply, Request, serve
+
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
+SECRET = "cl!ent s3cret"
+
+
+def grant(request: Request) -> Reply:
+    if request.path != "/oauth/token":
+        return Reply(404, b"not here", "text/plain")
+    form = request.form()
+    auth = request.headers.get("authorization", "")
+    basic = base64.b64encode(b"my-client:cl%21ent+s3cret").decode()
+    posted = form.get("client_id") == "my-client" and form.get("client_secret") == SECRET
+    if form.get("grant_type") != "client_credentials":
+        return Reply.json({"error": "unsupported_grant_type"}, 400)
+    if auth != f"Basic {basic}" and not posted:
+        return Reply.json({"error": "invalid_client", "error_description": "bad secret"}, 401)
+    return Reply.json(
+        {
+            "access_token": f"at-{len(request.body)}",
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": form.get("scope", ""),
+        }
+    )
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Loopback]:
+    with serve(grant) as server:
+        yield server
+
+
+def spec(server: Loopback, secret: str = SECRET, **extra: str) -> ProviderSpec:
+    return ProviderSpec.build(
+        "oauth2",
+        {"token-url": f"{server.url}/oauth/token", "client-id": "my-client", **extra},
+        {"client-secret": secret},
+    )
+
+
+def test_client_credentials_with_basic_auth(endpoint: Loopback) -> None:
+    tok = fetch_token(spec(endpoint, scope="read:packages"), FetchContext(now=T0))
+    assert tok.secret.startswith("at-")
+    assert tok.expires_at == T0 + timedelta(seconds=300)
+    form = endpoint.requests[-1].form()
+    assert form == {"grant_type": "client_credentials", "scope": "read:packages"}
+
+
+def test_client_secret_post(endpoint: Loopback) -> None:
+    tok = fetch_token(spec(endpoint, **{"auth-method": "post"}), FetchContext(now=T0))
+    assert tok.secret.startswith("at-")
+    assert "authorization" not in endpoint.requests[-1].headers
+
+
+def test_injected_client_is_used_and_left_open(endpoint: Loopback) -> None:
+    with httpx.Client() as client:
+        fetch_token(spec(endpoint), FetchContext(now=T0, http_client=client))
+        assert not client.is_closed
+        fetch_token(spec(endpoint), FetchContext(now=T0, http_client=client))
+    assert len(endpoint.requests) == 2
+
+
+def test_refused_credentials_name_the_error_not_the_secret(endpoint: Loopback) -> None:
+    with pytest.raises(TokenFetchError) as info:
+        fetch_token(spec(endpoint, secret="wrong-secret-value"), FetchContext(now=T0))
+    message = str(info.value)
+    assert "invalid_client: bad secret" in message
+    assert "wrong-secret-value" not in message and SECRET not in message
+    assert message.startswith("oauth2 provider: ")
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply(500, b"oops", "text/plain"), "failed with HTTP 500"),
+        (Reply(503, b"{}"), "failed with HTTP 503"),
+        (Reply(200, b"<html>login</html>", "text/html"), "not JSON"),
+        (Reply(200, b"\xff\xfe garbage"), "not JSON"),
+        (Reply.json(["a"]), "not JSON"),
+        (Reply.json({"token_type": "Bearer"}), "without an 'access_token'"),
+        (Reply.json({"access_token": "x", "expires_in": "soon"}), "invalid 'expires_in'"),
+        (Reply.json({"access_token": "x", "expires_in": -1}), "invalid 'expires_in'"),
+        (Reply(302, b""), "answered HTTP 302"),
+        (Reply.json({"error": "invalid_scope"}, 400), "invalid_scope"),
+    ],
+)
+def test_failure_modes(reply: Reply, message: str) -> None:
+    with serve(lambda request: reply) as server, pytest.raises(TokenFetchError, match=message):
+        fetch_token(spec(server), FetchContext(now=T0))
+
+
+def test_time_out() -> None:
+    with (
+        serve(lambda request: Reply(delay=30)) as server,
+        pytest.raises(TokenFetchError, match=r"did not answer within 0\.3 s"),
+    ):
+        fetch_token(spec(server, timeout="0.3"), FetchContext(now=T0))
+
+
+def test_unreachable() -> None:
+    with serve(grant) as server:
+        url = server.url
+    gone = ProviderSpec.build(
+        "oauth2", {"token-url": f"{url}/oauth/token", "client-id": "c"}, {"client-secret": "s"}
+    )
+    with pytest.raises(TokenFetchError, match="cannot reach the token endpoint"):
+        fetch_token(gone, FetchContext(now=T0))
+
+
+def test_expires_in_missing_falls_back_to_ttl() -> None:
+    with serve(lambda request: Reply.json({"access_token": "x"})) as server:
+        tok = fetch_token(spec(server, ttl="42"), FetchContext(now=T0))
+    assert tok.expires_at == T0 + timedelta(seconds=42)
+
+
+@pytest.mark.parametrize(
+    ("settings", "secret", "message"),
+    [
+        ({"token-url": "http://idp.example/token", "client-id": "c"}, "s", "plain http"),
+        ({"token-url": "ftp://idp.example/token", "client-id": "c"}, "s", "not an http"),
+        ({"token-url": "https://idp.example/token"}, "s", "'client-id' is missing"),
+        ({"token-url": "https://idp.example/token", "client-id": "c"}, None, "secret is missing"),
+        (
+            {"token-url": "https://u:pw@idp.example/t?k=v", "client-id": "c", "auth-method": "x"},
+            "s",
+            "auth-method",
+        ),
+    ],
+)
+def test_bad_settings(settings: dict[str, str], secret: str | None, message: str) -> None:
+    bad = ProviderSpec.build("oauth2", settings, {"client-secret": secret})
+    with pytest.raises(ProviderConfigError, match=message) as info:
+        fetch_token(bad, FetchContext(now=T0))
+    assert "pw@" not in str(info.value)
