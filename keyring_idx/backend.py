@@ -183,6 +183,17 @@ def _read_store(service: str, username: str | None, dirs: Dirs) -> tuple[str, st
         return None
     if found is None:
         return None
+    if found.refresh:
+        # A token with a refresh provider and no agent to renew it: refresh it here, once,
+        # under the store lock, if it is expired or nearly so (store.refresh decides).
+        from datetime import UTC, datetime
+
+        from store.refresh import entries as refreshing
+
+        fresh = refreshing.lookup(vault, found.service, found.username, now=datetime.now(UTC))
+        if fresh is None or fresh.secret is None:
+            return None
+        return (fresh.username or "", fresh.secret)
     cred: Credential = vault.reveal(doc, found)
     if cred.secret is None:
         return None

@@ -204,3 +204,30 @@ def test_import_pulls_in_only_the_standard_library_and_keyring() -> None:
         and m.split(".")[0] not in ("keyring_idx", "store", "keyring", "jaraco")
     }
     assert third_party == set()
+
+
+def test_entries_with_a_refresh_provider_go_through_store_refresh(
+    ring: IdxKeyring, dirs: Dirs
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    vault = Vault(dirs)
+    vault.login(
+        "https://fresh.example/",
+        "aws",
+        "tok-valid",
+        expires_at=now + timedelta(hours=6),
+        refresh={"provider": "quantum"},
+    )
+    vault.login(
+        "https://stale.example/",
+        "aws",
+        "tok-expired",
+        expires_at=now - timedelta(hours=1),
+        refresh={"provider": "quantum"},
+    )
+    assert ring.get_password("https://fresh.example/simple/", "aws") == "tok-valid"
+    # expired, and its provider cannot refresh it: nothing, and no exception
+    assert ring.get_password("https://stale.example/simple/", "aws") is None
+    assert ring.get_credential("https://stale.example/simple/", None) is None
