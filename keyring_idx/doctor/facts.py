@@ -35,12 +35,17 @@ def is_pypi(index: Index) -> bool:
     return index.display_url.rstrip("/") == PYPI_URL
 
 
+def is_local(index: Index) -> bool:
+    """A ``file://`` index: a directory, nothing to authenticate or probe."""
+    return urlsplit(index.url).scheme == "file"
+
+
 def provider_facts(
     env: Mapping[str, str], layers: Sequence[Layer], indexes: Iterable[Index]
 ) -> ProviderFacts:
     """uv's ``keyring-provider``: ``UV_KEYRING_PROVIDER``, else the first configuration layer
     that sets it (top level before ``[pip]``, which only ``uv pip`` reads)."""
-    private = sum(1 for i in indexes if not is_pypi(i))
+    private = sum(1 for i in indexes if not (is_pypi(i) or is_local(i)))
     value = env.get("UV_KEYRING_PROVIDER")
     if value:
         return ProviderFacts(value, "UV_KEYRING_PROVIDER", private_indexes=private)
@@ -76,7 +81,9 @@ def index_facts(
     if netrc_data is not None and parts.hostname:
         found = netrc_data.lookup(parts.hostname, None)
         netrc_login = found.username if found is not None else None
-    stored, ambiguous, error = store_coverage(index.display_url, entries)
+    stored, ambiguous, error = (
+        ((), False, None) if is_local(index) else store_coverage(index.display_url, entries)
+    )
     return IndexFacts(
         index=index,
         env_username=env_user or None,

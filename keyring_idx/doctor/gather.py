@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from keyring_idx.doctor.model import AgentFacts, StoreFacts
@@ -18,7 +19,7 @@ from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
 from store.errors import KeyUnavailableError, StoreError
-from store.model import Document
+from store.model import Document, Entry
 from store.vault import Vault
 
 AGENT_TIMEOUT = 3.0
@@ -65,7 +66,11 @@ def agent_facts(env: Mapping[str, str]) -> AgentFacts:
     )
 
 
-def store_facts(env: Mapping[str, str]) -> tuple[StoreFacts, Document]:
+def _who(entry: Entry) -> str:
+    return f"{entry.username}@{entry.service}" if entry.username else entry.service
+
+
+def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Document]:
     """Read the store and unwrap its data key (and every secret, to catch tampering).
 
     The document comes back even when the key is unavailable: services and usernames are not
@@ -80,7 +85,12 @@ def store_facts(env: Mapping[str, str]) -> tuple[StoreFacts, Document]:
     header = doc.header
     if header is None:
         return StoreFacts(path, exists, entries=len(doc.entries)), doc
-    base = StoreFacts(path, exists, key_source=header.key_source, entries=len(doc.entries))
+    expired = tuple(
+        _who(e) for e in doc.entries if e.expires_at is not None and e.expires_at <= now
+    )
+    base = StoreFacts(
+        path, exists, key_source=header.key_source, entries=len(doc.entries), expired=expired
+    )
     if header.key_source == "passphrase" and not env.get("IDX_AUTH_PASSPHRASE_FILE"):
         return replace(base, locked=True), doc
     try:
@@ -92,7 +102,7 @@ def store_facts(env: Mapping[str, str]) -> tuple[StoreFacts, Document]:
         try:
             vault.reveal(doc, entry)
         except StoreError:
-            bad.append(f"{entry.username}@{entry.service}" if entry.username else entry.service)
+            bad.append(_who(entry))
     return replace(base, unreadable_secrets=tuple(bad)), doc
 
 

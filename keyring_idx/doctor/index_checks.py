@@ -56,6 +56,8 @@ def check_username(f: IndexFacts) -> Check:
     name = f"username[{f.label}]"
     url = f.index.display_url
     login = f"idx-auth login {url} -u USERNAME"
+    if f.index.url.startswith("file:"):
+        return Check(name, "ok", "a local directory: no credentials involved")
     if f.authenticate == "never":
         if f.store:
             return Check(
@@ -81,9 +83,8 @@ def check_username(f: IndexFacts) -> Check:
             name, "ok", f"uv has a username and password from {source}; it does not ask keyring"
         )
     if f.store_error is not None:
-        return Check(
-            name, "warn", f"the store cannot be searched for {url}: {f.store_error}", login
-        )
+        fix = "use an https:// URL for the index" if "HTTPS" in f.store_error else login
+        return Check(name, "warn", f"the store cannot be searched for {url}: {f.store_error}", fix)
     if f.netrc_login is not None and (user is None or user == f.netrc_login):
         if f.store:
             return Check(

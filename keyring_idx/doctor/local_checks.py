@@ -76,6 +76,14 @@ def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
             f"(tampered or corrupted): {names}",
             "log in to each of them again: idx-auth login SERVICE -u USERNAME",
         )
+    if store.expired:
+        return Check(
+            "store",
+            "warn",
+            f"{what}: {_plural(len(store.expired), 'credential')} expired: "
+            + ", ".join(store.expired),
+            "idx-auth refresh (for entries with a token provider), else idx-auth login them again",
+        )
     return Check("store", "ok", f"{what} (key source: {store.key_source}); all decrypt")
 
 

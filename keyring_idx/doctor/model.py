@@ -58,6 +58,7 @@ class StoreFacts:
     error: str | None = None  # cannot read, parse or unwrap: the store's own message
     locked: bool = False  # a passphrase store that cannot be opened without a prompt
     unreadable_secrets: tuple[str, ...] = ()  # user@service of entries that fail to decrypt
+    expired: tuple[str, ...] = ()  # user@service of entries whose expires-at has passed
 
 
 @dataclass(frozen=True, slots=True)

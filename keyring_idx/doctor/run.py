@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from keyring_idx.doctor import gather, index_checks, keyring_cmd, local_checks, network
-from keyring_idx.doctor.facts import configured_indexes, index_facts, provider_facts
+from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
 from keyring_idx.doctor.index_checks import known_username
 from keyring_idx.doctor.model import OURS, Check, IndexFacts
 from keyring_idx.resolver.client import IndexClient
@@ -23,10 +24,11 @@ def diagnose(
     probe: bool = True,
     keyring_timeout: float = keyring_cmd.DEFAULT_TIMEOUT,
     ours: str = OURS,
+    now: datetime | None = None,
 ) -> list[Check]:
     """Every check, in the order uv depends on them. Never prompts, never prints."""
     agent = gather.agent_facts(env)
-    store, doc = gather.store_facts(env)
+    store, doc = gather.store_facts(env, now or datetime.now(UTC))
     checks = [local_checks.check_store(store, agent), local_checks.check_agent(agent, store)]
     checks.append(
         local_checks.check_keyring(
@@ -81,6 +83,8 @@ def _probes(
         insecure_hosts=settings.allow_insecure_host,
     ) as client:
         for f, username in zip(facts, usernames, strict=True):
+            if is_local(f.index):
+                continue  # a directory: nothing to authenticate
             target = network.probe_target(f.index, settings, names)
             result = network.probe(
                 client, f.index, f.label, target, has_credentials=_has_credentials(f)

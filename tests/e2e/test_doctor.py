@@ -275,3 +275,16 @@ def test_tls_index_untrusted_then_trusted_through_ssl_cert_file(
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--project", str(tmp_path / "nope")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+def test_an_expired_token_in_the_store(
+    tmp_path: Path, server: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    Vault().login(
+        f"{server.base}/private", "aws", SECRET, expires_at=datetime(2001, 1, 1, tzinfo=UTC)
+    )
+    _, checks = doctor(capsys, "--project", str(project(tmp_path, server)), "--no-probe")
+    store = checks["store"]
+    assert store["verdict"] == "warn" and f"aws@{server.base}/private" in store["detail"]

@@ -146,3 +146,10 @@ def test_report_lines_json_and_exit_code() -> None:
     assert exit_code(failed) == 1
     doc = json.loads(json.dumps(to_json(failed)))
     assert [set(c) for c in doc["checks"]] == [{"name", "verdict", "detail", "fix"}] * 3
+
+
+def test_local_directories_and_plain_http() -> None:
+    local = Index(url="file:///srv/wheels", name="wheels", format="flat")
+    assert check_username(IndexFacts(local)).verdict == "ok"
+    http = check_username(IndexFacts(NAMED, store_error="HTTPS is required for non-local hosts"))
+    assert http.fix == "use an https:// URL for the index"

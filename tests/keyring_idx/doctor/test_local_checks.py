@@ -115,3 +115,10 @@ def test_provider_verdicts() -> None:
         "warn"
     )
     assert check_provider(ProviderFacts("import", "/u.toml")).verdict == "fail"
+
+
+def test_expired_credentials_are_named() -> None:
+    expired = StoreFacts("/d/c", True, "file", 2, expired=("aws@https://h/",))
+    check = check_store(expired, DOWN)
+    assert check.verdict == "warn" and "aws@https://h/" in check.detail
+    assert "idx-auth refresh" in check.fix
