@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 from keyring_idx.doctor.model import IndexFacts, ProviderFacts, StoredCredential
 from keyring_idx.resolver.config import PYPI_URL, Index, Layer, Settings, env_name
 from keyring_idx.resolver.credentials import Netrc
-from store import service
-from store.errors import AmbiguousCredentialError, StoreError
+from store import lookup
+from store.errors import StoreError
 from store.model import Entry
 
 PROVIDERS = ("disabled", "subprocess")
@@ -97,32 +97,41 @@ def index_facts(
     )
 
 
-def _key(entry: Entry) -> tuple[str, str | None]:
-    return entry.service, entry.username
-
-
 def store_coverage(
     url: str, entries: Sequence[Entry]
 ) -> tuple[tuple[StoredCredential, ...], bool, str | None]:
-    """Per stored username, the entry a keyring lookup of ``url`` with that username finds
-    (uv's rule: exact key, else the longest whole-segment prefix); whether a lookup without a
-    username is ambiguous; and why the store could not be searched, if it could not."""
-    usable = [e for e in entries if not e.plain]
-    found: list[StoredCredential] = []
-    try:
-        for username in sorted({e.username for e in usable}, key=lambda u: u or ""):
-            same = [e for e in usable if e.username == username]
-            hit = service.select(same, url, username, key=_key)
+    """What the keyring backend answers when uv asks for ``url``: per stored username, the
+    entry a lookup with that username finds, and the entry (or ambiguity) of a lookup without
+    one; whether that is ambiguous; and why the store could not be searched, if it could not.
+
+    uv asks for the index URL as configured, then for ``host[:port]``; the backend answers
+    each with :func:`store.lookup.find`, as here."""
+    parts = urlsplit(url)
+    queries = [url, parts.netloc.rpartition("@")[2]]
+
+    def ask(username: str | None) -> Entry | lookup.Ambiguous | None:
+        for query in queries:
+            hit = lookup.find(entries, query, username)
             if hit is not None:
-                found.append(StoredCredential(hit.service, hit.username, hit.scheme))
-        ambiguous = False
-        try:
-            service.select(usable, url, None, key=_key)
-        except AmbiguousCredentialError:
-            ambiguous = True
+                return hit
+        return None
+
+    found: dict[tuple[str, str | None], StoredCredential] = {}
+    try:
+        for username in sorted({e.username for e in entries if e.username is not None}):
+            hit = ask(username)
+            if isinstance(hit, Entry):
+                found[(hit.service, hit.username)] = _shown(hit)
+        anonymous = ask(None)
     except StoreError as exc:
         return (), False, str(exc)
-    return tuple(found), ambiguous, None
+    if isinstance(anonymous, Entry):
+        found.setdefault((anonymous.service, anonymous.username), _shown(anonymous))
+    return tuple(found.values()), isinstance(anonymous, lookup.Ambiguous), None
+
+
+def _shown(entry: Entry) -> StoredCredential:
+    return StoredCredential(entry.service, entry.username, entry.scheme)
 
 
 # --- the keyring script -------------------------------------------------------------------

@@ -55,18 +55,23 @@ def test_store_coverage_per_username_longest_prefix_and_ambiguity() -> None:
     ]
     found, ambiguous, error = store_coverage(PRIVATE.display_url, entries)
     assert error is None
+    # Through keyring the token is reachable only by a lookup without username: ambiguous.
     assert set(found) == {
         StoredCredential("https://h.example/api/pypi", "aws", "basic"),
         StoredCredential("https://h.example/api", "bob", "basic"),
-        StoredCredential("https://h.example/api/pypi", None, "bearer"),
     }
     assert ambiguous  # aws and the token tie on the longest path
+    token, ambiguous, _ = store_coverage(PRIVATE.display_url, entries[-1:])
+    assert token == (StoredCredential("https://h.example/api/pypi", None, "bearer"),)
+    assert not ambiguous
     alone, ambiguous, _ = store_coverage(PRIVATE.display_url, entries[:3])
     assert not ambiguous and len(alone) == 2
     nothing, _, _ = store_coverage("https://elsewhere.example/simple", entries)
     assert nothing == ()
-    _, _, why = store_coverage("http://plain.example/simple", entries)
-    assert why is not None and "HTTPS" in why
+    # uv's second question is the bare host: `keyring set h.example carol` answers it.
+    host = Entry("h.example", "carol", "basic", "enc:v1:x", plain=True)
+    by_host, _, _ = store_coverage("https://h.example/other/simple", [host])
+    assert by_host == (StoredCredential("h.example", "carol", "basic"),)
 
 
 def test_index_facts_reads_env_url_and_netrc_without_keeping_secrets() -> None:
