@@ -27,7 +27,7 @@ SETUP_KEYRING = "idx-auth setup keyring"
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+    return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("x") else "s")
 
 
 def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
@@ -233,6 +233,14 @@ def check_provider(p: ProviderFacts) -> Check:
     state = f"disabled (from {p.origin})" if p.value else "not set (uv's default: disabled)"
     if p.private_indexes == 0:
         return Check(name, "ok", f"{state}; only PyPI is configured, which needs no credentials")
+    if p.store_indexes:
+        return Check(
+            name,
+            "fail",
+            f"{state}: uv never runs keyring, so {_plural(p.store_indexes, 'index')} whose "
+            "credential is in the idx-auth store get none",
+            f"export UV_KEYRING_PROVIDER=subprocess, or {setting} in uv.toml or [tool.uv]",
+        )
     return Check(
         name,
         "warn",

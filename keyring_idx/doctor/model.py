@@ -107,6 +107,7 @@ class ProviderFacts:
     origin: str | None = None
     pip_only: bool = False  # set only under [pip]: applies to `uv pip`, not to lock/sync
     private_indexes: int = 0  # configured indexes other than PyPI
+    store_indexes: int = 0  # indexes whose credential can only come from the store (keyring)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,12 +45,15 @@ def diagnose(
         checks.append(Check("uv-config", "fail", str(exc), "fix the file the message names"))
         return checks
     indexes = configured_indexes(uv.settings)
-    checks.append(local_checks.check_provider(provider_facts(env, uv.layers, indexes)))
     netrc_data, netrc_note = read_netrc(env)
+    facts = [index_facts(index, env, doc.entries, netrc_data) for index in indexes]
+    provider = replace(
+        provider_facts(env, uv.layers, indexes),
+        store_indexes=sum(1 for f in facts if _needs_store(f)),
+    )
+    checks.append(local_checks.check_provider(provider))
     if netrc_note:
         checks.append(Check("netrc", "warn", netrc_note, "fix or remove the netrc file"))
-    entries = doc.entries
-    facts = [index_facts(index, env, entries, netrc_data) for index in indexes]
     usernames = [index_checks.check_username(f) for f in facts]
     checks += usernames
     if probe:
@@ -57,6 +61,12 @@ def diagnose(
     else:
         checks.append(index_checks.check_strategy(uv.settings.strategy))
     return checks
+
+
+def _needs_store(f: IndexFacts) -> bool:
+    """The index's credential is in the store and nothing else gives uv one."""
+    _user, _source, password = known_username(f)
+    return bool(f.store) and not password and f.authenticate != "never" and not is_local(f.index)
 
 
 def _has_credentials(f: IndexFacts) -> bool:

@@ -90,7 +90,7 @@ def test_the_usual_gaps_each_with_its_fix(
     assert checks["store"]["verdict"] == "ok"
     assert checks["agent"]["verdict"] == "ok"
     assert checks["keyring"]["verdict"] == "warn"
-    assert checks["keyring-provider"]["verdict"] == "warn"
+    assert checks["keyring-provider"]["verdict"] == "fail"  # the store is private's only source
     username = checks["username[private]"]
     assert username["verdict"] == "fail"
     assert username["fix"].startswith("export UV_INDEX_PRIVATE_USERNAME=aws")

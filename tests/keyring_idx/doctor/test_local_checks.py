@@ -122,3 +122,8 @@ def test_expired_credentials_are_named() -> None:
     check = check_store(expired, DOWN)
     assert check.verdict == "warn" and "aws@https://h/" in check.detail
     assert "idx-auth refresh" in check.fix
+
+
+def test_provider_unset_fails_when_an_index_depends_on_the_store() -> None:
+    check = check_provider(ProviderFacts(None, private_indexes=2, store_indexes=2))
+    assert check.verdict == "fail" and "2 indexes whose credential" in check.detail
