@@ -237,8 +237,8 @@ def check_provider(p: ProviderFacts) -> Check:
         return Check(
             name,
             "fail",
-            f"{state}: uv never runs keyring, so {_plural(p.store_indexes, 'index')} whose "
-            "credential is in the idx-auth store get none",
+            f"{state}: uv never runs keyring, so it cannot get the store's credential for "
+            f"{_plural(p.store_indexes, 'index')}",
             f"export UV_KEYRING_PROVIDER=subprocess, or {setting} in uv.toml or [tool.uv]",
         )
     return Check(

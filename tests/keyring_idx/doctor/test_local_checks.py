@@ -126,4 +126,4 @@ def test_expired_credentials_are_named() -> None:
 
 def test_provider_unset_fails_when_an_index_depends_on_the_store() -> None:
     check = check_provider(ProviderFacts(None, private_indexes=2, store_indexes=2))
-    assert check.verdict == "fail" and "2 indexes whose credential" in check.detail
+    assert check.verdict == "fail" and "credential for 2 indexes" in check.detail
