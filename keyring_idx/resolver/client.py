@@ -156,6 +156,11 @@ class IndexClient:
             return listing
         return self._fetch(index, page_url(index, name), parse_page)
 
+    def root(self, index: Index) -> PageResult:
+        """The index's own URL (its project list), with the same credential flow; the listing
+        is not parsed. ``idx-auth doctor`` uses it to test a credential."""
+        return self._fetch(index, strip_userinfo(index.url), lambda _ct, _body, _url: ())
+
     def _flat_listing(self, index: Index) -> PageResult:
         with self._lock:
             lock = self._flat_locks.setdefault(index.url, threading.Lock())

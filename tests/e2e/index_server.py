@@ -58,6 +58,7 @@ class IndexSpec:
     auth: tuple[str, str] | None = None
     status: Mapping[str, int] = field(default_factory=dict)  # project -> forced status
     redirect: Mapping[str, str] = field(default_factory=dict)  # project -> absolute URL
+    root_status: int | None = None  # forced status of the /<key>/simple/ project list
 
     def filename(self, name: str, release: Release) -> str:
         return f"{name.replace('-', '_')}-{release.version}-{release.tag}.whl"
@@ -142,6 +143,10 @@ class IndexServer:
             links.append(f"<a {attrs}>{e['filename']}</a><br/>")
         return ("<!DOCTYPE html><html><body>" + "".join(links) + "</body></html>").encode()
 
+    def _root_html(self, spec: IndexSpec) -> bytes:
+        links = "".join(f'<a href="{n}/">{n}</a><br/>' for n in sorted(spec.packages))
+        return f"<!DOCTYPE html><html><body>{links}</body></html>".encode()
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -179,6 +184,10 @@ class IndexServer:
                     entries = [e for n in spec.packages for e in server._file_entries(spec, n)]
                     return self._send(200, server._html(entries))
                 parts = path.strip("/").split("/")
+                if parts == [key, "simple"]:
+                    if spec.root_status is not None:
+                        return self._send(spec.root_status)
+                    return self._send(200, server._root_html(spec))
                 if len(parts) != 3 or parts[1] != "simple":
                     return self._send(404)
                 name = canonicalize_name(parts[2])

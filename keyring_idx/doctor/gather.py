@@ -1,0 +1,121 @@
+"""Reading this machine's state for doctor: the store, the agent, uv's settings, netrc.
+
+Never prompts: a passphrase store is opened only with ``IDX_AUTH_PASSPHRASE_FILE``; without
+it doctor reports the store locked (or unlocked in the agent) instead of asking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from keyring_idx.doctor.model import AgentFacts, StoreFacts
+from keyring_idx.resolver.config import CliOptions, Layer, Settings, build_settings
+from keyring_idx.resolver.config_files import Project, read_layers, read_project
+from store import keys
+from store.agent import client
+from store.agent import protocol as p
+from store.dirs import resolve_dirs
+from store.errors import KeyUnavailableError, StoreError
+from store.model import Document, Entry
+from store.vault import Vault
+
+AGENT_TIMEOUT = 3.0
+
+
+def no_prompt(env: Mapping[str, str]) -> keys.PassphraseReader:
+    """The passphrase from IDX_AUTH_PASSPHRASE_FILE, never from a terminal."""
+    from_file = keys.passphrase_reader(env)
+
+    def read(confirm: bool) -> str:
+        if not env.get("IDX_AUTH_PASSPHRASE_FILE"):
+            raise KeyUnavailableError("the store is locked (doctor never asks for a passphrase)")
+        return from_file(confirm)
+
+    return read
+
+
+def open_vault(env: Mapping[str, str]) -> Vault:
+    return Vault(resolve_dirs(env), passphrase=no_prompt(env), env=env)
+
+
+def agent_facts(env: Mapping[str, str]) -> AgentFacts:
+    path = client.socket_path(env)
+    try:
+        reply = client.request(p.Status(), timeout=AGENT_TIMEOUT, path=path)
+    except client.AgentUnavailable as exc:
+        text = str(exc)
+        # A socket of another user is worth saying; a missing one is just "not running".
+        problem = text if "belongs to uid" in text else None
+        return AgentFacts(socket=path, running=False, problem=problem)
+    if not reply.ok:
+        return AgentFacts(
+            socket=path, running=True, problem=f"the agent answered {reply.status}: {reply.message}"
+        )
+    data = reply.data
+    pid = data.get("pid")
+    error = data.get("last_error")
+    return AgentFacts(
+        socket=path,
+        running=True,
+        locked=bool(data.get("locked")),
+        pid=pid if isinstance(pid, int) else None,
+        last_error=error if isinstance(error, str) and error else None,
+    )
+
+
+def _who(entry: Entry) -> str:
+    return f"{entry.username}@{entry.service}" if entry.username else entry.service
+
+
+def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Document]:
+    """Read the store and unwrap its data key (and every secret, to catch tampering).
+
+    The document comes back even when the key is unavailable: services and usernames are not
+    encrypted, so doctor can still say which index has a credential."""
+    vault = open_vault(env)
+    path = str(vault.path)
+    exists = vault.path.exists()
+    try:
+        doc = vault.read()
+    except StoreError as exc:
+        return StoreFacts(path, exists, error=str(exc)), Document()
+    header = doc.header
+    if header is None:
+        return StoreFacts(path, exists, entries=len(doc.entries)), doc
+    expired = tuple(
+        _who(e) for e in doc.entries if e.expires_at is not None and e.expires_at <= now
+    )
+    base = StoreFacts(
+        path, exists, key_source=header.key_source, entries=len(doc.entries), expired=expired
+    )
+    if header.key_source == "passphrase" and not env.get("IDX_AUTH_PASSPHRASE_FILE"):
+        return replace(base, locked=True), doc
+    try:
+        vault.sealer(header)
+    except StoreError as exc:
+        return replace(base, error=str(exc)), doc
+    bad: list[str] = []
+    for entry in doc.entries:
+        try:
+            vault.reveal(doc, entry)
+        except StoreError:
+            bad.append(_who(entry))
+    return replace(base, unreadable_secrets=tuple(bad)), doc
+
+
+@dataclass(frozen=True, slots=True)
+class UvSettings:
+    settings: Settings
+    layers: tuple[Layer, ...]
+    project: Project
+
+
+def uv_settings(project_dir: Path, env: Mapping[str, str]) -> UvSettings:
+    """uv's settings as the resolver reads them (raises ConfigError on a broken file)."""
+    project = read_project(project_dir)
+    layers = tuple(read_layers(project_dir, env))
+    settings = build_settings(CliOptions(), env, layers, project.sources)
+    return UvSettings(settings, layers, project)
