@@ -11,19 +11,31 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keyring_idx.cli import refresh as refresh_cli
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 from keyring_idx.cli.secrets import from_flag, username_prompt
-from store import files, plaintext, service
+from store import service
 from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
 from store.errors import NotFoundError
-from store.model import TOKEN_USERNAME, Credential, Document, Entry
-from store.refresh import entries as refresh_entries
-from store.sealing import Sealer
-from store.vault import Vault
+from store.model import TOKEN_USERNAME, Entry
+
+if TYPE_CHECKING:
+    from store.model import Document
+    from store.sealing import Sealer
+    from store.vault import Vault
+
+# The store's heavy modules (cryptography, tomllib) load inside the handlers that need them, so
+# `idx-auth --help` and commands that never open the store do not pay for them.
+
+
+def _vault() -> Vault:
+    from store.vault import Vault
+
+    return Vault()
 
 
 def register(sub: Sub) -> None:
@@ -130,7 +142,7 @@ def cmd_login(args: argparse.Namespace) -> int:
             raise CliError("Username cannot be empty")
         secret = from_flag(args.password, "--password", "password: ")
     if not _through_agent(p.Login(target.service, username, "basic", secret)):
-        Vault().login(target.service, username, secret)
+        _vault().login(target.service, username, secret)
     shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
     say(f"Stored credentials for {shown}")
     return 0
@@ -142,7 +154,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
     shown = target.service if username == TOKEN_USERNAME else f"{username}@{target.service}"
     try:
         if not _through_agent(p.Logout(target.service, username)):
-            Vault().logout(target.service, username)
+            _vault().logout(target.service, username)
     except NotFoundError:
         raise NotFoundError(f"No matching entry found for {shown}") from None
     say(f"Removed credentials for {shown}")
@@ -170,7 +182,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     target = service.parse_service(args.service)
     username = args.username or target.username or TOKEN_USERNAME
     # An entry with a token provider whose token expired is refreshed here, under the lock.
-    found = refresh_entries.lookup(Vault(), target.service, username, now=datetime.now(UTC))
+    from store.refresh import entries as refresh_entries
+
+    found = refresh_entries.lookup(_vault(), target.service, username, now=datetime.now(UTC))
     if found is None or found.secret is None:
         raise NotFoundError(f"No credentials found for {username}@{target.service}")
     sys.stdout.write(found.secret + "\n")
@@ -197,7 +211,7 @@ def describe(entry: Entry) -> dict[str, object]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    vault = Vault()
+    vault = _vault()
     entries = sorted(vault.read().entries, key=lambda e: (e.plain, e.service, e.username or ""))
     if args.json:
         emit_json([describe(e) for e in entries])
@@ -214,6 +228,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from store import files, plaintext
+
     path: Path = args.path or plaintext.uv_store_path(os.environ, Path.home())
     # uv holds this lock for every read and write of its store.
     with files.locked(path.with_name(path.name + ".lock")):
@@ -241,7 +257,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             report.append((f"{username}@{url.service}" if username else url.service, replaced))
         return doc, report
 
-    report = Vault().update(change)
+    report = _vault().update(change)
     added = sum(1 for _, r in report if not r)
     for who, replaced in report:
         say(f"  {'replaced' if replaced else 'added':<8} {who}")
@@ -253,9 +269,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    vault = Vault()
+    vault = _vault()
     doc = vault.read()
-    creds: list[Credential] = [vault.reveal(doc, e) for e in doc.entries if not e.plain]
+    from store import plaintext
+
+    creds = [vault.reveal(doc, e) for e in doc.entries if not e.plain]
     skipped = sum(1 for e in doc.entries if e.plain)
     text = plaintext.encode(
         plaintext.PlainCredential(c.service, c.username, c.scheme, c.secret) for c in creds
@@ -276,6 +294,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _write_uv_file(out: Path, text: str) -> None:
+    from store import files
+
     if out.name == "credentials.toml":
         # Writing into a uv credentials dir: take uv's lock like uv does.
         with files.locked(out.with_name(out.name + ".lock")):
@@ -285,7 +305,7 @@ def _write_uv_file(out: Path, text: str) -> None:
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:
-    vault = Vault()
+    vault = _vault()
     header = vault.rekey(args.key_source)
     say(f"Re-encrypted {vault.path} under key {header.key_id} ({header.key_source} key source)")
     return 0

@@ -1,47 +1,21 @@
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
-from keyring_idx.cli import main
 from store.dirs import Dirs
 from store.model import Credential
 from store.vault import Vault
+from tests.keyring_idx.cli.conftest import Cli
 
 
 def found(cred: Credential | None) -> Credential:
     assert cred is not None
     return cred
-
-
-def run(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *argv: str,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-class Cli(Protocol):
-    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]: ...
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    def call(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        return run(monkeypatch, capsys, *argv, stdin=stdin)
-
-    return call
 
 
 def test_login_token_logout_round_trip(cli: Cli, dirs: Dirs) -> None:

@@ -4,20 +4,18 @@ a loopback OAuth 2 endpoint, a real command, real botocore against a loopback Co
 from __future__ import annotations
 
 import base64
-import io
 import json
 import shlex
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 
-from keyring_idx.cli import main
 from store.dirs import Dirs
 from store.vault import Vault
+from tests.keyring_idx.cli.conftest import Cli
 from tests.store.refresh.loopback import Loopback, Reply, Request, serve
 
 CLIENT_SECRET = "cli-client-secret-42"
@@ -46,30 +44,6 @@ def minter() -> Minter:
 def endpoint(minter: Minter) -> Iterator[Loopback]:
     with serve(minter) as server:
         yield server
-
-
-def run(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    *argv: str,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-class Cli(Protocol):
-    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]: ...
-
-
-@pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
-    def call(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        return run(monkeypatch, capsys, *argv, stdin=stdin)
-
-    return call
 
 
 def oauth2_login(endpoint: Loopback, service: str = "https://pkgs.example/simple") -> list[str]:

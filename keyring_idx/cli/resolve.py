@@ -1,0 +1,52 @@
+"""``idx-auth resolve``: which version of each requirement uv would take, from which index."""
+
+from __future__ import annotations
+
+import argparse
+
+from keyring_idx.resolver.config import STRATEGIES
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "resolve",
+        help="Resolve requirements against uv's configured indexes, with uv's rules",
+        description=(
+            "Resolve requirements (default: the project's dependencies) against the indexes "
+            "uv would use, with the same credentials, and show which index served each one. "
+            "Transitive dependencies are not resolved."
+        ),
+    )
+    p.add_argument("requirements", nargs="*", metavar="REQUIREMENT")
+    p.add_argument("--project", metavar="DIR", help="project directory (default: current)")
+    p.add_argument(
+        "--index", action="append", default=[], metavar="[NAME=]URL", help="an extra index"
+    )
+    p.add_argument("--default-index", metavar="URL", help="the index searched last")
+    p.add_argument("--index-url", metavar="URL", help="legacy form of --default-index")
+    p.add_argument(
+        "--extra-index-url", action="append", default=[], metavar="URL", help="legacy --index"
+    )
+    p.add_argument("--index-strategy", choices=STRATEGIES)
+    p.add_argument("--python-version", metavar="X.Y")
+    p.add_argument("--python-platform", metavar="PLATFORM")
+    p.add_argument(
+        "--system-certs", action="store_true", help="trust the platform's certificate store"
+    )
+    p.add_argument(
+        "--allow-insecure-host",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="skip TLS verification for this host",
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    out.add_argument("--explain", action="store_true", help="every index asked, and why")
+    p.set_defaults(func=cmd_resolve)
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from keyring_idx.resolver.run import run
+
+    return run(args)

@@ -1,0 +1,264 @@
+"""Fetching project pages over HTTP with uv's credential flow.
+
+One ``httpx.Client`` (one connection pool) per origin, made by :func:`store.http.make_client`.
+Redirects are followed here, hop by hop, so credentials go only to the index's own origin and
+never over plain http to a host other than loopback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import httpx
+from packaging.utils import NormalizedName
+
+from keyring_idx.resolver.config import Index, strip_userinfo
+from keyring_idx.resolver.credentials import (
+    Credential,
+    CredentialKind,
+    CredentialSource,
+    Netrc,
+    eager_credential,
+    search,
+)
+from keyring_idx.resolver.errors import IndexRequestError, MissingCredentialsError
+from keyring_idx.resolver.simple import ACCEPT, DistFile, parse_html, parse_page
+from store.http import NetworkSettings, make_client, ssl_context
+
+MAX_REDIRECTS = 10
+_RETRY_STATUSES = frozenset({401, 403, 404})
+Origin = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """One index's answer for one project (or a flat index's whole listing)."""
+
+    index: Index
+    url: str  # the page URL, without userinfo
+    status: int
+    files: tuple[DistFile, ...]
+    credential: CredentialKind
+    notes: tuple[str, ...] = ()
+
+
+def page_url(index: Index, name: str) -> str:
+    """``<index>/<normalized-name>/`` with userinfo removed, as uv builds it."""
+    parts = urlsplit(strip_userinfo(index.url))
+    path = parts.path.rstrip("/") + f"/{name}/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def origin(url: str) -> Origin:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def may_send(url: str, index_url: str) -> str | None:
+    """Why credentials must not go with a request to ``url`` (None: they may)."""
+    if origin(url) != origin(index_url):
+        return f"not sent to {origin(url)[1]}: another origin than the index"
+    scheme, host, _ = origin(url)
+    if scheme != "https" and not is_loopback(host):
+        return "not sent: plain http to a non-loopback host"
+    return None
+
+
+@dataclass
+class _Pools:
+    """Lazily made clients, one per origin, shared by all threads."""
+
+    network: NetworkSettings
+    insecure_hosts: frozenset[str]
+    clients: dict[Origin, httpx.Client] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    context: ssl.SSLContext | None = None
+    transport: httpx.BaseTransport | None = None  # a test seam (httpx.MockTransport)
+
+    def get(self, url: str) -> httpx.Client:
+        key = origin(url)
+        with self.lock:
+            client = self.clients.get(key)
+            if client is None:
+                insecure = key[1] in self.insecure_hosts or f"{key[1]}:{key[2]}" in (
+                    self.insecure_hosts
+                )
+                if key[0] == "https" and not insecure and self.context is None:
+                    self.context = ssl_context(self.network)
+                client = make_client(
+                    self.network,
+                    insecure=insecure,
+                    tls=key[0] == "https" and self.transport is None,
+                    context=self.context,
+                    transport=self.transport,
+                )
+                self.clients[key] = client
+            return client
+
+    def close(self) -> None:
+        with self.lock:
+            for client in self.clients.values():
+                client.close()
+            self.clients.clear()
+
+
+class IndexClient:
+    """Fetches project pages (and flat listings) and remembers what authenticated where."""
+
+    def __init__(
+        self,
+        network: NetworkSettings,
+        *,
+        env: Mapping[str, str],
+        store: CredentialSource | None = None,
+        netrc_data: Netrc | None = None,
+        insecure_hosts: tuple[str, ...] = (),
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._pools = _Pools(network, frozenset(h.lower() for h in insecure_hosts))
+        self._pools.transport = transport
+        self._env = env
+        self._store = store
+        self._netrc = netrc_data
+        self._found: dict[str, Credential] = {}  # index URL -> credential that worked
+        self._flat: dict[str, PageResult] = {}
+        self._lock = threading.Lock()
+        self._flat_locks: dict[str, threading.Lock] = {}
+
+    def close(self) -> None:
+        self._pools.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def page(self, index: Index, name: NormalizedName) -> PageResult:
+        """The project page of ``name`` on ``index``; flat indexes give their filtered listing."""
+        if index.format == "flat":
+            listing = self._flat_listing(index)
+            return listing
+        return self._fetch(index, page_url(index, name), parse_page)
+
+    def _flat_listing(self, index: Index) -> PageResult:
+        with self._lock:
+            lock = self._flat_locks.setdefault(index.url, threading.Lock())
+        with lock:
+            cached = self._flat.get(index.url)
+            if cached is None:
+                url = strip_userinfo(index.url)
+                cached = self._fetch(index, url, lambda _ct, body, u: parse_html(body, u))
+                self._flat[index.url] = cached
+            return cached
+
+    def _fetch(
+        self,
+        index: Index,
+        url: str,
+        parse: Callable[[str | None, bytes, str], tuple[DistFile, ...]],
+    ) -> PageResult:
+        notes: list[str] = []
+        with self._lock:
+            cred = self._found.get(index.url)
+        if cred is None:
+            cred = eager_credential(index, self._env)
+        searched = False
+        # A bare username (or "always") makes uv look for the secret before the first request.
+        wants_secret = index.authenticate == "always" or cred is not None
+        if index.authenticate != "never" and wants_secret and not (cred and cred.complete):
+            found, steps = search(url, cred.username if cred else None, self._netrc, self._store)
+            notes += steps
+            searched = True
+            if found is not None:
+                cred = found
+            elif index.authenticate == "always":
+                raise MissingCredentialsError(
+                    f"Missing credentials for {url}: index "
+                    f'{index.name or index.display_url!r} has authenticate = "always" and '
+                    "netrc and the store have nothing for it; run `idx-auth login` for it"
+                )
+        sent = cred if cred is not None and cred.complete else None
+        response, final_url, why_not = self._get(url, index.url, sent)
+        notes += why_not
+        if (
+            response.status_code in _RETRY_STATUSES
+            and index.authenticate == "auto"
+            and sent is None
+            and not searched
+        ):
+            notes.append(f"{response.status_code} without credentials")
+            found, steps = search(url, cred.username if cred else None, self._netrc, self._store)
+            notes += steps
+            if found is not None:
+                sent = found
+                response, final_url, why_not = self._get(url, index.url, sent)
+                notes += why_not
+                notes.append(f"retried with {found.describe()}: {response.status_code}")
+        used: CredentialKind = "none"
+        if sent is not None and may_send(url, strip_userinfo(index.url)) is None:
+            used = sent.kind
+        if sent is not None and response.is_success:
+            with self._lock:
+                self._found.setdefault(index.url, sent)
+        files: tuple[DistFile, ...] = ()
+        if response.is_success:
+            files = parse(response.headers.get("content-type"), response.content, final_url)
+        return PageResult(
+            index=index,
+            url=url,
+            status=response.status_code,
+            files=files,
+            credential=used,
+            notes=tuple(notes),
+        )
+
+    def _get(
+        self, url: str, index_url: str, cred: Credential | None
+    ) -> tuple[httpx.Response, str, list[str]]:
+        refused: list[str] = []
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"Accept": ACCEPT}
+            if cred is not None:
+                why = may_send(url, strip_userinfo(index_url))
+                if why is None:
+                    headers["Authorization"] = cred.header()
+                elif why not in refused:
+                    refused.append(why)
+            try:
+                response = self._pools.get(url).get(url, headers=headers)
+            except httpx.HTTPError as exc:
+                raise IndexRequestError(
+                    f"request to {url} failed: {_describe(exc)}; check the URL, the network "
+                    "and the TLS settings (SSL_CERT_FILE, --system-certs, --allow-insecure-host)"
+                ) from None
+            if response.is_redirect and "location" in response.headers:
+                url = strip_userinfo(urljoin(url, response.headers["location"]))
+                response.close()
+                continue
+            response.read()
+            return response, url, refused
+        raise IndexRequestError(f"too many redirects starting at {url}; check the index URL")
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    cause = exc.__context__ or exc.__cause__
+    text = str(exc) or type(exc).__name__
+    if isinstance(cause, ssl.SSLError):
+        text = f"TLS error: {cause.reason or cause}"
+    return text

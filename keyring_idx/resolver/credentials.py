@@ -1,0 +1,137 @@
+"""Where a request's credentials come from, in uv's order.
+
+1. Eager, before any request: ``UV_INDEX_<NAME>_USERNAME`` / ``_PASSWORD``, else the userinfo of
+   the index URL.
+2. Searched (on a 401/403/404 with ``authenticate = "auto"``, before the first request with
+   ``"always"``, or when only a username is known): netrc (host match), then our store through a
+   :class:`CredentialSource`. Never with ``"never"``.
+
+Pure except :func:`read_netrc` and whatever the injected source does.
+"""
+
+from __future__ import annotations
+
+import base64
+import netrc
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+from keyring_idx.resolver.config import Index, env_name
+
+CredentialKind = Literal["url", "env", "netrc", "store", "none"]
+
+
+class CredentialSource(Protocol):
+    """Our store, seen from the resolver.
+
+    ``lookup`` returns ``(username, secret)`` for the longest stored service that is a prefix
+    of ``url`` (and has ``username``, when given); a None username means a bearer token.
+    """
+
+    def lookup(self, url: str, username: str | None) -> tuple[str | None, str] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    kind: CredentialKind
+    username: str | None
+    secret: str | None = field(repr=False)
+
+    @property
+    def complete(self) -> bool:
+        return self.secret is not None
+
+    def header(self) -> str:
+        if self.username is None and self.secret is not None:
+            return f"Bearer {self.secret}"
+        raw = f"{self.username or ''}:{self.secret or ''}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+    def describe(self) -> str:
+        who = f"user {self.username}" if self.username else "a bearer token"
+        return f"{self.kind} ({who})"
+
+
+def eager_credential(index: Index, env: Mapping[str, str]) -> Credential | None:
+    """What uv attaches before the first request; may hold only a username."""
+    if index.authenticate == "never":
+        return None
+    if index.name is not None:
+        stem = f"UV_INDEX_{env_name(index.name)}_"
+        user, password = env.get(stem + "USERNAME"), env.get(stem + "PASSWORD")
+        if user is not None or password is not None:
+            return Credential("env", user, password)
+    parts = urlsplit(index.url)
+    if parts.username is not None or parts.password is not None:
+        password = unquote(parts.password) if parts.password is not None else None
+        return Credential("url", unquote(parts.username or ""), password)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class NetrcEntry:
+    login: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Netrc:
+    hosts: Mapping[str, NetrcEntry]
+    default: NetrcEntry | None = None
+
+    def lookup(self, host: str, username: str | None) -> Credential | None:
+        entry = self.hosts.get(host.lower(), self.default)
+        if entry is None or (username is not None and entry.login != username):
+            return None
+        return Credential("netrc", entry.login, entry.password)
+
+
+def read_netrc(env: Mapping[str, str]) -> tuple[Netrc | None, str | None]:
+    """The user's netrc (``NETRC`` or ``~/.netrc``) and a note when it exists but can't be used."""
+    path = Path(env["NETRC"]) if env.get("NETRC") else Path(env.get("HOME", "~")) / ".netrc"
+    path = path.expanduser()
+    if not path.is_file():
+        return None, None
+    try:
+        parsed = netrc.netrc(os.fspath(path))
+    except (netrc.NetrcParseError, OSError) as exc:
+        return None, f"netrc {path} ignored: {exc.__class__.__name__}"
+    hosts: dict[str, NetrcEntry] = {}
+    default = None
+    for host, (login, _account, password) in parsed.hosts.items():
+        entry = NetrcEntry(login or "", password or "")
+        if host == "default":
+            default = entry
+        else:
+            hosts[host.lower()] = entry
+    return Netrc(hosts, default), None
+
+
+def search(
+    url: str,
+    username: str | None,
+    netrc_data: Netrc | None,
+    store: CredentialSource | None,
+) -> tuple[Credential | None, list[str]]:
+    """netrc, then the store; returns what was found and one note per source asked."""
+    notes: list[str] = []
+    host = urlsplit(url).hostname or ""
+    if netrc_data is not None:
+        found = netrc_data.lookup(host, username)
+        notes.append(f"netrc: {'entry for ' + host if found else 'no entry'}")
+        if found is not None:
+            return found, notes
+    else:
+        notes.append("netrc: none")
+    if store is not None:
+        hit = store.lookup(url, username)
+        notes.append(f"store: {'found' if hit else 'nothing for this URL'}")
+        if hit is not None:
+            return Credential("store", hit[0], hit[1]), notes
+    else:
+        notes.append("store: not available")
+    return None, notes

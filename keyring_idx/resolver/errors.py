@@ -1,0 +1,29 @@
+"""The resolver's exception tree; ``exit_code`` is what ``idx-auth`` exits with."""
+
+from __future__ import annotations
+
+
+class ResolverError(Exception):
+    """Base of every error the resolver raises."""
+
+    exit_code = 2
+
+
+class ConfigError(ResolverError):
+    """uv settings that cannot be read or make no sense (bad TOML, unknown index name)."""
+
+
+class NetworkSetupError(ResolverError):
+    """TLS or proxy settings that cannot be applied (missing CA file, missing extra)."""
+
+
+class IndexRequestError(ResolverError):
+    """An index answered in a way uv treats as fatal (a 5xx, a broken page, no connection)."""
+
+    exit_code = 1
+
+
+class MissingCredentialsError(ResolverError):
+    """``authenticate = "always"`` and no credential source had anything for the index."""
+
+    exit_code = 1

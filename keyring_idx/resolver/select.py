@@ -1,0 +1,273 @@
+"""Which version and which file, given a requirement, a file list and a target environment.
+
+Pure, over :mod:`packaging`. Rules as uv applies them:
+- only files for the project, with a valid wheel or sdist name, whose ``requires-python`` admits
+  the target Python, and (for wheels) whose tags the target supports;
+- yanked files only for an exact ``==`` / ``===`` pin;
+- pre-releases when the requirement names one explicitly, or when the project has no stable
+  release at all (uv's ``if-necessary-or-explicit``);
+- the highest version with a usable file; the best wheel by tag priority, else the sdist.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags, sys_tags
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from keyring_idx.resolver.errors import ConfigError
+from keyring_idx.resolver.simple import DistFile
+
+Kind = Literal["wheel", "sdist"]
+
+# --python-platform values we understand: uv's names -> (sys_platform, machine, platform tags).
+
+
+def _linux(machine: str, glibc_minor: int = 28) -> tuple[str, str, tuple[str, ...]]:
+    tags = [f"manylinux_2_{m}_{machine}" for m in range(glibc_minor, 16, -1)]
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    tags += [f"{legacy[m]}_{machine}" for m in (17, 12, 5) if m <= glibc_minor]
+    tags.append(f"linux_{machine}")
+    return "linux", machine, tuple(tags)
+
+
+def _macos(machine: str) -> tuple[str, str, tuple[str, ...]]:
+    arch = "arm64" if machine == "arm64" else "x86_64"
+    tags = [f"macosx_{v}_0_{a}" for v in range(15, 10, -1) for a in (arch, "universal2")]
+    tags += [f"macosx_10_{m}_{a}" for m in range(15, 8, -1) for a in (arch, "universal2")]
+    return "darwin", machine, tuple(tags)
+
+
+_PLATFORMS: Mapping[str, tuple[str, str, tuple[str, ...]]] = {
+    "linux": _linux("x86_64"),
+    "x86_64-unknown-linux-gnu": _linux("x86_64"),
+    "x86_64-manylinux_2_28": _linux("x86_64"),
+    "aarch64-unknown-linux-gnu": _linux("aarch64"),
+    "aarch64-manylinux_2_28": _linux("aarch64"),
+    "macos": _macos("arm64"),
+    "aarch64-apple-darwin": _macos("arm64"),
+    "x86_64-apple-darwin": _macos("x86_64"),
+    "windows": ("win32", "AMD64", ("win_amd64",)),
+    "x86_64-pc-windows-msvc": ("win32", "AMD64", ("win_amd64",)),
+}
+
+
+_ANY_RANK = 1_000_000  # every "-none-any" tag ranks after every platform tag, as in sys_tags
+
+
+@dataclass(frozen=True)
+class Target:
+    """The environment files are chosen for: Python version, markers, wheel tags by priority.
+
+    ``tag_source`` gives the platform-specific tags, best first; it is called only when a
+    platform wheel turns up, because computing them (glibc detection, ~1000 tags) costs more
+    than resolving a whole page of pure-Python wheels.
+    """
+
+    python_version: Version
+    markers: Mapping[str, str]
+    tag_source: Callable[[], Iterable[Tag]]
+
+    @cached_property
+    def _platform_rank(self) -> Mapping[Tag, int]:
+        ranks: dict[Tag, int] = {}
+        for tag in self.tag_source():
+            if tag.platform != "any":
+                ranks.setdefault(tag, len(ranks))
+        return ranks
+
+    @cached_property
+    def _any_rank(self) -> Mapping[Tag, int]:
+        v = self.python_version.release
+        interpreter = f"cp{v[0]}{(*v, 0)[1]}"
+        tags = compatible_tags((v[0], (*v, 0)[1]), interpreter=interpreter, platforms=[])
+        return {tag: _ANY_RANK + i for i, tag in enumerate(tags)}
+
+    def rank(self, tags: Iterable[Tag]) -> int | None:
+        """Priority of the best supported tag (lower is better), None if none is supported."""
+        best: int | None = None
+        for tag in tags:
+            r = (self._any_rank if tag.platform == "any" else self._platform_rank).get(tag)
+            if r is not None and (best is None or r < best):
+                best = r
+        return best
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        return (*self._platform_rank, *self._any_rank)
+
+
+def host_target() -> Target:
+    from packaging.markers import default_environment
+
+    v = sys.version_info
+    return Target(
+        python_version=Version(f"{v.major}.{v.minor}.{v.micro}"),
+        markers={k: str(v) for k, v in default_environment().items()},
+        tag_source=sys_tags,
+    )
+
+
+def make_target(python_version: str | None, python_platform: str | None) -> Target:
+    """The host, or the Python version / platform given as uv's flags would describe them."""
+    if python_version is None and python_platform is None:
+        return host_target()
+    base = host_target()
+    version = base.python_version
+    if python_version is not None:
+        try:
+            version = Version(python_version)
+        except InvalidVersion:
+            raise ConfigError(
+                f"--python-version {python_version!r} is not a version; use X.Y like 3.12"
+            ) from None
+    major, minor = version.release[0], (*version.release, 0)[1]
+    markers = dict(base.markers)
+    markers["python_version"] = f"{major}.{minor}"
+    markers["python_full_version"] = str(version)
+    platforms: Sequence[str] | None = None
+    if python_platform is not None:
+        try:
+            sys_platform, machine, platforms = _PLATFORMS[python_platform]
+        except KeyError:
+            raise ConfigError(
+                f"--python-platform {python_platform!r} is not known; use one of "
+                + ", ".join(sorted(_PLATFORMS))
+            ) from None
+        markers["sys_platform"] = sys_platform
+        markers["platform_machine"] = machine
+        markers["platform_system"] = {"linux": "Linux", "darwin": "Darwin"}.get(
+            sys_platform, "Windows"
+        )
+        markers["os_name"] = "nt" if sys_platform == "win32" else "posix"
+    py = (major, minor)
+
+    def tag_source() -> Iterable[Tag]:
+        plats = platforms
+        if plats is None:
+            plats = list(dict.fromkeys(t.platform for t in sys_tags()))
+        return (*cpython_tags(py, platforms=plats), *compatible_tags(py, platforms=plats))
+
+    return Target(python_version=version, markers=markers, tag_source=tag_source)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file of the project with its parsed name and version."""
+
+    version: Version
+    kind: Kind
+    file: DistFile
+    tag_rank: int | None  # None for sdists
+
+
+def candidates(
+    files: Iterable[DistFile], project: NormalizedName, target: Target
+) -> tuple[list[Candidate], list[str]]:
+    """Usable files of ``project`` for ``target``, and why others were left out (one line each)."""
+    usable: list[Candidate] = []
+    notes: list[str] = []
+    for f in files:
+        kind: Kind
+        try:
+            if f.filename.endswith(".whl"):
+                name, version, _, tags = parse_wheel_filename(f.filename)
+                kind = "wheel"
+            elif f.filename.endswith((".tar.gz", ".zip")):
+                name, version = parse_sdist_filename(f.filename)
+                kind, tags = "sdist", frozenset()
+            else:
+                continue
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            continue
+        if name != project:
+            continue
+        if f.requires_python:
+            try:
+                if not SpecifierSet(f.requires_python).contains(
+                    target.python_version, prereleases=True
+                ):
+                    notes.append(f"{f.filename}: requires-python {f.requires_python}")
+                    continue
+            except InvalidSpecifier:
+                pass
+        tag_rank = None
+        if kind == "wheel":
+            tag_rank = target.rank(tags)
+            if tag_rank is None:
+                notes.append(f"{f.filename}: no wheel tag for the target")
+                continue
+        usable.append(Candidate(version=version, kind=kind, file=f, tag_rank=tag_rank))
+    return usable, notes
+
+
+def _exact_pin(spec: SpecifierSet) -> bool:
+    return any(s.operator in ("==", "===") and "*" not in s.version for s in spec)
+
+
+def _explicit_prerelease(spec: SpecifierSet) -> bool:
+    for s in spec:
+        try:
+            if Version(s.version.rstrip(".*")).is_prerelease:
+                return True
+        except InvalidVersion:
+            continue
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    version: Version
+    best: DistFile
+    files: tuple[DistFile, ...]  # every usable file of that version, best first
+
+
+def prereleases_allowed(spec: SpecifierSet, versions: Iterable[Version]) -> bool:
+    """uv's default: pre-releases when the specifier names one, or no stable version exists."""
+    return _explicit_prerelease(spec) or all(v.is_prerelease for v in versions)
+
+
+def choose(
+    requirement: Requirement, usable: Sequence[Candidate], prereleases: bool
+) -> Choice | None:
+    """The highest allowed version and its best file, or None.
+
+    ``prereleases`` comes from :func:`prereleases_allowed` over every index consulted, since uv
+    decides it across all of them.
+    """
+    spec = requirement.specifier
+    allow_yanked = _exact_pin(spec)
+    by_version: dict[Version, list[Candidate]] = {}
+    for c in usable:
+        if c.file.yanked and not allow_yanked:
+            continue
+        by_version.setdefault(c.version, []).append(c)
+    for version in sorted(by_version, reverse=True):
+        if version.is_prerelease and not prereleases:
+            continue
+        if not spec.contains(version, prereleases=True):
+            continue
+        files = sorted(by_version[version], key=_file_order)
+        return Choice(version=version, best=files[0].file, files=tuple(c.file for c in files))
+    return None
+
+
+def _file_order(c: Candidate) -> tuple[int, int, str]:
+    # Wheels by tag priority, then the sdist; the filename keeps the order stable.
+    if c.kind == "wheel":
+        return (0, c.tag_rank or 0, c.file.filename)
+    return (1, 0, c.file.filename)

@@ -1,0 +1,91 @@
+"""Our encrypted store as a :class:`~keyring_idx.resolver.credentials.CredentialSource`.
+
+The agent first (it holds the unlocked key and answers in well under a millisecond); when no
+agent answers, the store file through :class:`store.vault.Vault`, opened on the first lookup
+only (most runs never need it). A store that cannot be read counts as empty; the reason is
+kept in ``problem`` for ``--explain`` and ``doctor``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Literal, Protocol
+
+from store.errors import StoreError
+from store.model import Credential
+
+
+class _Lookup(Protocol):
+    def lookup(self, url: str, username: str | None) -> Credential | None: ...
+
+
+class StoreSource:
+    """Adapter from the agent and ``store.vault.Vault`` to the resolver's lookup protocol."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        opener: Callable[[], _Lookup] | None = None,
+        use_agent: bool = True,
+    ) -> None:
+        self._env = os.environ if env is None else env
+        self._opener = opener
+        self._use_agent = use_agent
+        self._agent_down = not use_agent
+        self._vault: _Lookup | None = None
+        self._opened = False
+        self.problem: str | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> _Lookup | None:
+        with self._lock:
+            if not self._opened:
+                self._opened = True
+                try:
+                    if self._opener is not None:
+                        self._vault = self._opener()
+                    else:
+                        from store.vault import Vault
+
+                        self._vault = Vault(env=self._env)
+                except (StoreError, OSError) as exc:
+                    self.problem = f"the credential store could not be opened: {exc}"
+            return self._vault
+
+    def _from_agent(
+        self, url: str, username: str | None
+    ) -> tuple[str | None, str] | Literal[False] | None:
+        """The agent's answer; False when no agent answered (then read the file)."""
+        if self._agent_down:
+            return False
+        from store.agent import client
+
+        reply = client.get(url, username, path=client.socket_path(self._env))
+        if reply is client.NOT_RUNNING:
+            self._agent_down = True  # ask once per run, like uv caches its keyring calls
+            return False
+        if reply is None or isinstance(reply, client.Agent):
+            return None
+        user, secret = reply
+        return (user or None, secret)  # a bearer entry comes back without a username
+
+    def lookup(self, url: str, username: str | None) -> tuple[str | None, str] | None:
+        answer = self._from_agent(url, username)
+        if answer is not False:
+            return answer
+        vault = self._open()
+        if vault is None:
+            return None
+        try:
+            cred = vault.lookup(url, username)
+        except StoreError as exc:  # e.g. ambiguous usernames: report, treat as not found
+            self.problem = str(exc)
+            return None
+        if cred is None or cred.secret is None:
+            return None
+        if cred.scheme == "bearer":
+            return None, cred.secret
+        return cred.username, cred.secret

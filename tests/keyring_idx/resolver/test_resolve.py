@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName
+
+from keyring_idx.resolver.client import PageResult
+from keyring_idx.resolver.config import Index, Settings, Strategy
+from keyring_idx.resolver.report import explain, table, to_json
+from keyring_idx.resolver.resolve import Resolved, Skipped, Unresolved, resolve_all, resolve_one
+from keyring_idx.resolver.select import make_target
+from keyring_idx.resolver.simple import DistFile
+from keyring_idx.resolver.store_source import StoreSource
+from store.errors import StoreFileError
+from store.model import Credential
+
+A = Index(url="https://user:secret@a/simple", name="a")
+B = Index(url="https://b/simple", name="b", default=True)
+TARGET = make_target("3.12", "linux")
+
+
+@dataclass
+class Fake:
+    """index name -> project -> (status, versions)."""
+
+    pages: dict[str, dict[str, tuple[int, list[str]]]]
+
+    def page(self, index: Index, name: NormalizedName) -> PageResult:
+        status, versions = self.pages[index.name or ""].get(name, (404, []))
+        files = tuple(
+            DistFile(
+                f"{name}-{v}-py3-none-any.whl",
+                f"https://{index.name}/{name}-{v}.whl",
+                (("sha256", v),),
+            )
+            for v in versions
+        )
+        return PageResult(index, f"{index.display_url}/{name}/", status, files, "url")
+
+
+def settings(strategy: Strategy = "first-index") -> Settings:
+    return Settings(indexes=(A, B), strategy=strategy)
+
+
+def test_first_index_outcomes() -> None:
+    fake = Fake({"a": {"x": (200, ["1.0"]), "y": (401, []), "z": (500, [])}, "b": {}})
+    s = settings()
+    found = resolve_one("x", s, TARGET, fake)
+    assert isinstance(found, Resolved)
+    assert (found.version, found.index, found.hashes) == ("1.0", A, ("sha256:1.0",))
+    stopped = resolve_one("y", s, TARGET, fake)
+    assert isinstance(stopped, Unresolved)
+    assert "401" in stopped.reason
+    assert [st.index for st in stopped.steps] == [A]
+    err = resolve_one("z", s, TARGET, fake)
+    assert isinstance(err, Unresolved)
+    assert "500" in err.reason
+    missing = resolve_one("w", s, TARGET, fake)
+    assert isinstance(missing, Unresolved)
+    assert "not found on any index" in missing.reason
+    assert isinstance(resolve_one("x; sys_platform == 'win32'", s, TARGET, fake), Skipped)
+    assert isinstance(resolve_one("not a req ==", s, TARGET, fake), Unresolved)
+    assert isinstance(resolve_one("x @ https://h/x.whl", s, TARGET, fake), Unresolved)
+
+
+def test_unsafe_strategies() -> None:
+    fake = Fake(
+        {
+            "a": {"x": (200, ["1.0"]), "y": (403, [])},
+            "b": {"x": (200, ["2.0"]), "y": (200, ["1.0"])},
+        }
+    )
+    with ThreadPoolExecutor(4) as pool:
+        first = resolve_one("x", settings("unsafe-first-match"), TARGET, fake, pool)
+        best = resolve_one("x", settings("unsafe-best-match"), TARGET, fake, pool)
+        past_403 = resolve_one("y", settings("unsafe-best-match"), TARGET, fake, pool)
+    assert isinstance(first, Resolved) and (first.version, first.index) == ("1.0", A)
+    assert isinstance(best, Resolved) and (best.version, best.index) == ("2.0", B)
+    assert isinstance(past_403, Resolved) and past_403.index == B
+
+
+def test_resolve_all_keeps_order_and_report_hides_secrets() -> None:
+    fake = Fake({"a": {"x": (200, ["1.0"])}, "b": {"y": (200, ["2.0"])}})
+    results = resolve_all(["y", "x", "nope"], settings(), TARGET, fake, workers=2)
+    assert [r.name for r in results] == ["y", "x", "nope"]
+    doc = to_json(results)
+    assert [p["name"] for p in doc["packages"]] == ["y", "x"]
+    assert doc["packages"][1]["index"] == "https://a/simple"
+    assert doc["unresolved"][0]["requirement"] == "nope"
+    text = json.dumps(doc) + table(results) + explain(results)
+    assert "secret" not in text
+    assert "=> x 1.0 from a" in explain(results)
+
+
+def test_store_source_adapter_over_a_vault_without_agent() -> None:
+    class Vault:
+        def lookup(self, url: str, username: str | None) -> Credential | None:
+            if "tok" in url:
+                return Credential("https://tok/", None, "bearer", "t")
+            if url.startswith("https://h/"):
+                return Credential("https://h/", "u", "basic", "p")
+            return None
+
+    source = StoreSource({}, opener=Vault, use_agent=False)
+    assert source.lookup("https://h/simple/x/", None) == ("u", "p")
+    assert source.lookup("https://tok/simple/x/", None) == (None, "t")
+    assert source.lookup("https://other/", None) is None
+
+    def broken() -> Vault:
+        raise StoreFileError("cannot decrypt")
+
+    failing = StoreSource({}, opener=broken, use_agent=False)
+    assert failing.lookup("https://h/", None) is None
+    assert failing.problem is not None and "cannot decrypt" in failing.problem
