@@ -98,5 +98,7 @@ def test_on_lookup() -> None:
     waiting = failed(stored(100), "down", at(seconds=94.5), half)
     assert waiting.next_attempt is not None and waiting.next_attempt > at(seconds=95)
     assert roster.on_lookup(token, waiting, at(seconds=95)) is Action.SERVE
-    assert roster.on_lookup(token, waiting, at(seconds=100)) is Action.NOTHING
+    assert roster.on_lookup(token, waiting, at(seconds=100)) is Action.REFRESH  # retry time
+    after_expiry = failed(stored(100), "down", at(seconds=99.5), half)
+    assert roster.on_lookup(token, after_expiry, at(seconds=100)) is Action.NOTHING
     assert roster.on_lookup(token, waiting, waiting.next_attempt) is Action.REFRESH
