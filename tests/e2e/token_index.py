@@ -45,7 +45,10 @@ class TokenIndex:
                 with self._lock:
                     self.accepted += 1
                 return True
-            why = "expired token" if token in self.authority.issued else "unknown token"
+            if not token:
+                why = "no credentials"  # a username alone: uv's first try before keyring
+            else:
+                why = "expired token" if token in self.authority.issued else "unknown token"
         with self._lock:
             self.refused.append(f"{path}: {why}")
         return False
