@@ -188,6 +188,9 @@ def test_without_agent_an_expired_token_is_refreshed_once_on_lookup(
     assert status["agent"] == "not running"
     entry = next(e for e in status["entries"] if e["username"] == USER)
     assert entry["refreshed_at"] and entry["next_refresh"] and entry["last_error"] is None
+    text = setup.idx("status")
+    assert text.returncode == 3  # no agent
+    assert f"{USER}@{index.url}/ (oauth2): expires " in text.stderr and ", due " in text.stderr
 
 
 @pytest.mark.parametrize("world", [2.0], indirect=True)
