@@ -108,16 +108,21 @@ class Refresher:
     # --- the thread ------------------------------------------------------------------------------
 
     def _loop(self) -> None:
+        complaint: str | None = None
         while True:
             with self._cond:
                 if self._stopping:
                     return
             try:
                 wake = self.step()
-            except Exception:
-                # A store that cannot be read now may be readable at the next scan.
-                log.exception("token refresh round failed")
+                complaint = None
+            except Exception as exc:
+                # A store that cannot be read now may be readable at the next scan; say so
+                # once per distinct problem, not once a second.
                 wake = None
+                if repr(exc) != complaint:
+                    log.exception("token refresh round failed")
+                complaint = repr(exc)
             wait = self.rescan
             if wake is not None:
                 wait = min(wait, max(MIN_WAIT, (wake - self.wall()).total_seconds()))
