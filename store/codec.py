@@ -12,8 +12,6 @@ import tomllib
 from datetime import UTC, datetime
 from typing import Any
 
-import tomli_w
-
 from store.crypto import is_sealed
 from store.model import SCHEMES, Document, Entry, Header, KdfParams, Scheme
 
@@ -148,6 +146,8 @@ def _int(raw: dict[str, Any], key: str) -> int:
 
 
 def encode(doc: Document) -> str:
+    import tomli_w  # only writers pay for it; lookups only decode
+
     out: dict[str, Any] = {}
     # uv writes an empty store as `credential = []`; a top-level key must precede the tables.
     out["credential"] = [_encode_entry(e) for e in doc.entries if not e.plain]

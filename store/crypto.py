@@ -12,12 +12,33 @@ import binascii
 import json
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-from store.model import KdfParams
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from store.model import KdfParams
+
+
+def _aesgcm_class() -> Any:
+    # Every `keyring get` without an agent opens a secret, so import cost counts: the public
+    # module (cryptography.hazmat.primitives.ciphers.aead) drags in the whole ciphers package
+    # (~2-3 ms) only to re-export the Rust class. Take the class from the binding it lives in,
+    # and fall back to the public path should a cryptography release move it.
+    try:
+        from cryptography.hazmat.bindings._rust import openssl
+
+        return openssl.aead.AESGCM
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the release
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        return AESGCM
+
+
+if not TYPE_CHECKING:
+    AESGCM = _aesgcm_class()
 
 PREFIX = "enc:v1:"
 KEY_BYTES = 32
@@ -89,6 +110,8 @@ def is_sealed(value: str) -> bool:
 
 
 def new_kdf_params() -> KdfParams:
+    from store.model import KdfParams
+
     return KdfParams(
         salt=base64.b64encode(os.urandom(SALT_BYTES)).decode("ascii"),
         memory_kib=DEFAULT_KDF_MEMORY_KIB,
@@ -98,6 +121,8 @@ def new_kdf_params() -> KdfParams:
 
 
 def derive_key(passphrase: str, params: KdfParams) -> bytes:
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
     try:
         salt = base64.b64decode(params.salt, validate=True)
     except binascii.Error as exc:

@@ -7,11 +7,10 @@ variable. Pure: takes the environment as a mapping, touches no file.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import platformdirs
 
 APP = "idx-auth"
 STORE_FILE = "credentials.toml"
@@ -54,11 +53,16 @@ def resolve_dirs(env: Mapping[str, str] | None = None) -> Dirs:
 def _xdg(env: Mapping[str, str], var: str, fallback: str) -> str:
     # platformdirs reads os.environ itself; with an injected mapping we follow the XDG rules here
     # so tests and the agent see the same answer for the same environment.
-    if env is os.environ:
+    # On Linux platformdirs applies these same XDG rules; importing it costs every keyring
+    # lookup a few milliseconds, so it is loaded only where its answer differs (macOS).
+    if env is os.environ and not sys.platform.startswith("linux"):
+        import platformdirs
+
         if var == "XDG_DATA_HOME":
             return platformdirs.user_data_dir(APP, appauthor=False)
         return platformdirs.user_config_dir(APP, appauthor=False)
-    base = env.get(var) or str(Path(env.get("HOME", str(Path.home()))) / fallback)
+    given = env.get(var, "")
+    base = given if given.strip() else str(Path(env.get("HOME", str(Path.home()))) / fallback)
     return str(Path(base) / APP)
 
 

@@ -11,12 +11,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from keyring_idx.cli import agent, auth, refresh, resolve
+from keyring_idx.cli import agent, auth, refresh, resolve, setup
 from keyring_idx.cli.base import CliError
 from store.errors import StoreError
 
 # Order here is the order of `idx-auth --help`.
-COMMAND_GROUPS = (auth, refresh, agent, resolve)
+COMMAND_GROUPS = (auth, refresh, agent, resolve, setup)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -51,8 +51,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     un.set_defaults(func=cmd_unlock)
 
-    setup = sub.add_parser("setup", help="Install integrations")
-    targets = setup.add_subparsers(dest="target", metavar="TARGET", required=True)
+
+def add_setup_systemd(targets: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``idx-auth setup systemd``; the ``setup`` command itself lives in cli/setup.py."""
     sd = targets.add_parser(
         "systemd", help="Install the agent's systemd user units and the refresh timer"
     )

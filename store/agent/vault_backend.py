@@ -158,28 +158,13 @@ class VaultBackend:
         return cred
 
     def get(self, service: str, username: str | None) -> Found | None:
-        from store import service as services
+        # The same rules as the keyring backend's file fallback (store.lookup): index URLs,
+        # host forms, plain names; an ambiguous username-less lookup answers nothing.
+        from store import lookup
 
         vault, snapshot = self._current()
-        doc = snapshot.doc
-        entry: Entry | None = None
-        try:
-            entry = services.select(
-                [e for e in doc.entries if not e.plain],
-                service,
-                username,
-                key=lambda e: (e.service, e.username),
-            )
-        except InvalidServiceError:
-            entry = None  # not a URL: may still be a plain keyring name
-        if entry is None:
-            hits = [
-                e
-                for e in doc.entries
-                if e.plain and e.service == service and (username is None or e.username == username)
-            ]
-            entry = hits[0] if len(hits) == 1 else None
-        if entry is None:
+        entry = lookup.find(snapshot.doc.entries, service, username)
+        if not isinstance(entry, Entry):
             return None
         cred = self._reveal(vault, snapshot, entry)
         if cred.secret is None:

@@ -1,0 +1,1 @@
+"""``make demo``: uv installs a private package from a local authenticated index through keyring."""

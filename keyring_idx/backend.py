@@ -1,0 +1,230 @@
+"""The keyring backend: uv, pip, twine and poetry read the idx-auth store through ``keyring``.
+
+keyring imports every installed plugin on every default run, so importing this module costs
+next to nothing: the standard library and keyring (already loaded by then). A lookup asks the
+agent first (its stdlib-only client is imported only when its socket exists) and reads the
+store itself (tomllib, cryptography) only when no agent answered.
+
+A lookup never raises: an exception would abort keyring's chainer and make pip switch keyring
+off for the whole run. Failures return None and are logged at debug level; a store that cannot
+be read is also named once on stderr, since a silent 401 explains nothing.
+
+Writes (``keyring set`` / ``keyring del``): index URLs (``http(s)://...``) go to the store
+under the key ``idx-auth login`` and ``uv auth login`` use (a trailing ``/simple`` dropped), so
+uv's prefix lookup finds them for the index and its files. Other names depend on the ``scope``
+property (``KEYRING_PROPERTY_SCOPE``): ``indexes`` (default) leaves them to the next backend by
+raising NotImplementedError; ``all`` keeps them as plain entries in the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from jaraco.classes import properties
+from keyring import backend, credentials, errors
+
+if TYPE_CHECKING:
+    from store.dirs import Dirs
+    from store.model import Credential
+    from store.service import ServiceUrl
+
+
+__all__ = ["IdxKeyring"]
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("indexes", "all")
+AGENT_TIMEOUT = 2.0
+_NOT_RUNNING = object()
+_warned_store = False
+
+
+class IdxKeyring(backend.KeyringBackend):
+    """Credentials for package indexes from the encrypted idx-auth store (or its agent)."""
+
+    #: ``indexes`` or ``all``; set with ``KEYRING_PROPERTY_SCOPE`` or ``with_properties``.
+    scope: str = "indexes"
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # reads KEYRING_PROPERTY_*
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        # Just under the chainer (10): with other backends installed the chainer asks us first.
+        return 9.5
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get_password(self, service: str, username: str) -> str | None:
+        found = _lookup(service, username)
+        return None if found is None else found[1]
+
+    def get_credential(self, service: str, username: str | None) -> credentials.Credential | None:
+        # The base class answers nothing without a username; uv (authenticate = "always") and
+        # pip always ask without one.
+        found = _lookup(service, username)
+        if found is None:
+            return None
+        return credentials.SimpleCredential(
+            username if username is not None else found[0], found[1]
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        target = self._target(service)
+        try:
+            from store.vault import Vault
+
+            if target is None:
+                Vault().login(service, username, password, plain=True)
+            else:
+                Vault().login(target.service, username, password)
+        except Exception as exc:
+            raise errors.PasswordSetError(f"idx-auth: cannot store the password: {exc}") from None
+
+    def delete_password(self, service: str, username: str) -> None:
+        target = self._target(service)
+        try:
+            from store.errors import NotFoundError
+            from store.vault import Vault
+
+            if target is None:
+                Vault().logout(service, username, plain=True)
+            else:
+                Vault().logout(target.service, username)
+        except NotFoundError:
+            raise errors.PasswordDeleteError("Password not found") from None
+        except Exception as exc:
+            raise errors.PasswordDeleteError(f"idx-auth: cannot delete: {exc}") from None
+
+    def _target(self, service: str) -> ServiceUrl | None:
+        """The index key for ``service``, or None for a plain name we keep (scope ``all``);
+        NotImplementedError hands a plain name to the next backend (scope ``indexes``)."""
+        target = index_service(service)
+        if target is None and self._scope() != "all":
+            raise NotImplementedError(f"idx-auth keeps only index URLs (scope={self._scope()})")
+        return target
+
+    def _scope(self) -> str:
+        value = str(self.scope).strip().lower()
+        if value not in SCOPES:
+            log.debug("unknown scope %r; using 'indexes'", self.scope)
+            return "indexes"
+        return value
+
+
+def index_service(service: str) -> ServiceUrl | None:
+    """An ``http(s)://`` service as uv's login stores it (``/simple`` dropped), or None.
+
+    Only strings with an explicit scheme count: a bare name such as ``pypi.example.com`` might
+    be any keyring service, so it stays a plain name (which still answers uv's host lookup).
+    """
+    if not service.lower().startswith(("http://", "https://")):
+        return None
+    from store.errors import InvalidServiceError
+    from store.service import parse_login_service
+
+    try:
+        return parse_login_service(service).without_userinfo()
+    except InvalidServiceError:
+        return None
+
+
+def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
+    """``(username, secret)`` for a lookup, or None. Never raises."""
+    try:
+        from store.dirs import resolve_dirs
+
+        dirs = resolve_dirs()
+        answer = _ask_agent(service, username, dirs)
+        if answer is _NOT_RUNNING:
+            return _read_store(service, username, dirs)
+        return _as_answer(answer)
+    except Exception as exc:
+        _report(exc)
+        return None
+
+
+def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:
+    """The agent's answer: ``(username, secret)``, None, or _NOT_RUNNING (read the file)."""
+    # No socket, no agent: skip importing the client and its protocol (a few ms per lookup).
+    if not os.path.exists(dirs.socket):
+        return _NOT_RUNNING
+    try:
+        from store.agent import client
+    except ImportError:  # a build without the agent: the file is the only source
+        return _NOT_RUNNING
+    answer = client.get(service, username, AGENT_TIMEOUT, path=str(dirs.socket))
+    if answer is client.NOT_RUNNING:
+        return _NOT_RUNNING
+    return answer
+
+
+def _as_answer(answer: object) -> tuple[str, str] | None:
+    if isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(x, str) for x in answer):
+        return (answer[0], answer[1])
+    return None
+
+
+def _read_store(service: str, username: str | None, dirs: Dirs) -> tuple[str, str] | None:
+    from store import lookup
+    from store.vault import Vault
+
+    vault = Vault(dirs)
+    doc = vault.read()
+    found = lookup.find(doc.entries, service, username)
+    if isinstance(found, lookup.Ambiguous):
+        if username is None:
+            print(ambiguity_hint(found.service, found.usernames), file=sys.stderr)
+        return None
+    if found is None:
+        return None
+    if found.refresh:
+        # A token with a refresh provider and no agent to renew it: refresh it here, once,
+        # under the store lock, if it is expired or nearly so (store.refresh decides).
+        from datetime import UTC, datetime
+
+        from store.refresh import entries as refreshing
+
+        # The very entry lookup.find chose (host forms and plain names included).
+        fresh = refreshing.fresh_credential(vault, doc, found, now=datetime.now(UTC))
+        if fresh is None or fresh.secret is None:
+            return None
+        return (fresh.username or "", fresh.secret)
+    cred: Credential = vault.reveal(doc, found)
+    if cred.secret is None:
+        return None
+    return (cred.username or "", cred.secret)
+
+
+def ambiguity_hint(service: str, usernames: tuple[str, ...]) -> str:
+    return (
+        f"idx-auth: several usernames stored for {_redact(service)}: {', '.join(usernames)}; "
+        "tell uv which one (UV_INDEX_<NAME>_USERNAME or user@ in the URL)"
+    )
+
+
+def _report(exc: Exception) -> None:
+    global _warned_store
+    try:
+        log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, exc)
+        from store.errors import StoreError
+
+        if isinstance(exc, StoreError) and not _warned_store:
+            _warned_store = True
+            print(f"idx-auth: credential store unavailable: {exc}", file=sys.stderr)
+    except Exception:  # reporting must not turn a quiet None into a crash
+        pass
+
+
+def _redact(service: str) -> str:
+    at = service.rfind("@")
+    sep = service.find("://")
+    if at < 0:
+        return service
+    start = sep + 3 if 0 <= sep < at else 0
+    return f"{service[:start]}***{service[at:]}"

@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from keyring import errors
+from keyring.testing.backend import BackendBasicTests
+
+from keyring_idx.backend import IdxKeyring
+from store.dirs import Dirs
+from store.vault import Vault
+from tests.store.agent.conftest import start_server
+from tests.store.agent.fakes import MemoryBackend
+
+
+class TestKeyringsOwnSuite(BackendBasicTests):
+    """keyring's own backend tests, unchanged, against the store (scope=all)."""
+
+    def init_keyring(self) -> IdxKeyring:
+        ring = IdxKeyring()
+        ring.scope = "all"
+        return ring
+
+
+@pytest.fixture
+def ring() -> IdxKeyring:
+    return IdxKeyring()
+
+
+def login(dirs: Dirs, service: str, username: str, secret: str) -> None:
+    Vault(dirs).login(service, username, secret)
+
+
+def test_priority_is_just_under_the_chainer() -> None:
+    assert 9 <= IdxKeyring.priority < 10
+    assert IdxKeyring.viable
+
+
+def test_every_form_uv_and_pip_send(ring: IdxKeyring, dirs: Dirs) -> None:
+    login(dirs, "http://127.0.0.1:8080/", "alice", "pw-a")
+    login(dirs, "https://h.example/api", "bob", "pw-b")
+    for asked in (
+        "http://127.0.0.1:8080/simple/",
+        "http://127.0.0.1:8080/simple",
+        "http://127.0.0.1:8080/packages/p-1.0.tar.gz",
+        "127.0.0.1:8080",
+        "http://127.0.0.1:8080",
+    ):
+        assert ring.get_password(asked, "alice") == "pw-a", asked
+        cred = ring.get_credential(asked, None)
+        assert cred is not None and (cred.username, cred.password) == ("alice", "pw-a")
+    assert ring.get_password("https://h.example/api/simple/", "bob") == "pw-b"
+    assert ring.get_password("https://h.example/apiary/simple/", "bob") is None
+    assert ring.get_password("http://127.0.0.1:8081/simple/", "alice") is None
+    assert ring.get_password("http://127.0.0.1:8080/simple/", "bob") is None
+    assert ring.get_credential("https://nowhere.example/simple/", None) is None
+
+
+def test_ambiguous_lookup_returns_nothing_and_names_the_usernames(
+    ring: IdxKeyring, dirs: Dirs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    login(dirs, "https://h.example/api", "alice", "pw-a")
+    login(dirs, "https://h.example/api", "bob", "pw-b")
+    assert ring.get_credential("https://h.example/api/simple/", None) is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "alice, bob" in err and "UV_INDEX_<NAME>_USERNAME" in err
+    assert "pw-" not in err
+    cred = ring.get_credential("https://h.example/api/simple/", "bob")
+    assert cred is not None and cred.password == "pw-b"
+
+
+def test_set_password_stores_index_urls_under_uvs_login_key(ring: IdxKeyring, dirs: Dirs) -> None:
+    ring.set_password("https://h.example/api/simple/", "alice", "pw")
+    doc = Vault(dirs).read()
+    assert [(e.service, e.username, e.plain) for e in doc.entries] == [
+        ("https://h.example/api", "alice", False)
+    ]
+    assert ring.get_password("https://h.example/api/files/x.whl", "alice") == "pw"
+    ring.delete_password("https://h.example/api/simple", "alice")
+    assert Vault(dirs).read().entries == ()
+    with pytest.raises(errors.PasswordDeleteError):
+        ring.delete_password("https://h.example/api", "alice")
+
+
+def test_scope_indexes_defers_other_names(ring: IdxKeyring, dirs: Dirs) -> None:
+    with pytest.raises(NotImplementedError):
+        ring.set_password("my-app", "alice", "pw")
+    with pytest.raises(NotImplementedError):
+        ring.delete_password("my-app", "alice")
+    with pytest.raises(NotImplementedError):  # bare hosts are names too: no scheme, no guess
+        ring.set_password("pypi.example.com", "alice", "pw")
+    assert not dirs.store_file.exists()
+
+
+def test_scope_from_keyrings_property_environment(
+    dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEYRING_PROPERTY_SCOPE", "all")
+    ring = IdxKeyring()
+    assert ring.scope == "all"
+    ring.set_password("pypi.example.com", "alice", "pw")
+    # a plain entry answers uv's host lookup
+    assert IdxKeyring().get_password("pypi.example.com", "alice") == "pw"
+    other = IdxKeyring().with_properties(scope="indexes")
+    assert isinstance(other, IdxKeyring) and other.scope == "indexes"
+
+
+def test_lookups_never_raise(
+    ring: IdxKeyring, dirs: Dirs, capsys: pytest.CaptureFixture[str]
+) -> None:
+    login(dirs, "https://h.example/", "alice", "pw")
+    dirs.key_file.unlink()  # the store can no longer be decrypted
+    assert ring.get_password("https://h.example/simple/", "alice") is None
+    assert ring.get_credential("https://h.example/simple/", None) is None
+    assert ring.get_credential("h.example", None) is None
+    err = capsys.readouterr().err
+    assert "key file" in err and err.count("\n") <= 1
+    dirs.store_file.write_text("this is [not toml")
+    assert ring.get_password("https://h.example/simple/", "alice") is None
+    with pytest.raises(errors.PasswordSetError):
+        ring.set_password("https://h.example/", "alice", "pw2")
+
+
+def test_agent_is_asked_first_and_its_answer_is_final(
+    ring: IdxKeyring, dirs: Dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real agent server and client over the socket (with an in-memory store behind it)."""
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
+    login(dirs, "https://h.example/", "alice", "from-file")
+    login(dirs, "https://other.example/", "alice", "file-only")
+    memory = MemoryBackend(
+        {
+            ("https://h.example/", "alice"): ("basic", "from-agent"),
+            ("https://t.example/", None): ("bearer", "tok"),
+        }
+    )
+    with start_server(tmp_path, memory):
+        assert ring.get_password("https://h.example/", "alice") == "from-agent"
+        assert ring.get_password("https://other.example/", "alice") is None
+        cred = ring.get_credential("https://t.example/", None)
+        assert cred is not None and (cred.username, cred.password) == ("", "tok")
+    # no agent any more: the file answers
+    assert ring.get_password("https://h.example/", "alice") == "from-file"
+    assert ring.get_password("https://other.example/", "alice") == "file-only"
+
+
+def test_a_stale_socket_falls_back_to_the_file(
+    ring: IdxKeyring, dirs: Dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "stale"))
+    (tmp_path / "stale").mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "stale" / "agent.sock"))  # bound, never listening
+        login(dirs, "https://h.example/", "alice", "from-file")
+        assert ring.get_password("https://h.example/", "alice") == "from-file"
+
+
+IMPORT_CHECK = """
+import json, sys
+before = set(sys.modules)
+import keyring_idx.backend
+new = sorted(set(sys.modules) - before)
+print(json.dumps(new))
+"""
+
+FORBIDDEN = (
+    "cryptography",
+    "httpx",
+    "tomllib",
+    "tomli_w",
+    "platformdirs",
+    "store.vault",
+    "store.service",
+    "store.codec",
+    "keyring_idx.resolver",
+    "keyring_idx.cli",
+)
+
+
+def test_import_pulls_in_only_the_standard_library_and_keyring() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", "import keyring.backend\n" + IMPORT_CHECK],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent,
+    ).stdout
+    new: list[str] = json.loads(out)
+    assert "keyring_idx.backend" in new
+    bad = [m for m in new if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
+    assert bad == []
+    ours = {m for m in new if m.split(".")[0] in ("keyring_idx", "store")}
+    assert ours <= {"keyring_idx", "keyring_idx.backend"}
+    third_party = {
+        m.split(".")[0]
+        for m in new
+        if m.split(".")[0] not in sys.stdlib_module_names
+        and m.split(".")[0] not in ("keyring_idx", "store", "keyring", "jaraco")
+    }
+    assert third_party == set()
+
+
+def test_entries_with_a_refresh_provider_go_through_store_refresh(
+    ring: IdxKeyring, dirs: Dirs
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    vault = Vault(dirs)
+    vault.login(
+        "https://fresh.example/",
+        "aws",
+        "tok-valid",
+        expires_at=now + timedelta(hours=6),
+        refresh={"provider": "quantum"},
+    )
+    vault.login(
+        "https://stale.example/",
+        "aws",
+        "tok-expired",
+        expires_at=now - timedelta(hours=1),
+        refresh={"provider": "quantum"},
+    )
+    assert ring.get_password("https://fresh.example/simple/", "aws") == "tok-valid"
+    # expired, and its provider cannot refresh it: nothing, and no exception
+    assert ring.get_password("https://stale.example/simple/", "aws") is None
+    assert ring.get_credential("https://stale.example/simple/", None) is None
