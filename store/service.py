@@ -16,6 +16,7 @@ Pure module: no I/O. The low-level WHATWG pieces live in :mod:`store._whatwg`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import NewType, TypeVar
@@ -196,6 +197,29 @@ def covers(stored: ServiceUrl, request: ServiceUrl) -> bool:
 
 T = TypeVar("T")
 
+_PLAIN_DNS_NAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+
+
+def _names_another_host(raw: str, host: str) -> bool:
+    """Whether ``raw`` certainly names a host other than ``host``, judged by its text alone.
+
+    Only a plain lower-case DNS name is judged: anything the URL parser could rewrite (upper
+    case, IPv4 forms such as ``0x7f.1``, IPv6, percent-encoding, Unicode, userinfo) answers
+    False and is left to the full parse, so skipping never changes the result.
+    """
+    start = raw.find("://")
+    if start < 0:
+        return False
+    authority = raw[start + 3 :]
+    for stop in "/?#\\":
+        authority = authority.split(stop, 1)[0]
+    name, _, port = authority.partition(":")
+    if not _PLAIN_DNS_NAME.fullmatch(name) or name.rpartition(".")[2].isdigit():
+        return False
+    if port and not port.isdigit():
+        return False
+    return name != host
+
 
 def select(
     entries: Iterable[T],
@@ -228,11 +252,8 @@ def select(
     host = request.host
     for entry in entries:
         raw_service, stored_username = key(entry)
-        # A stored service that does not mention the host cannot match; skip parsing it. Only
-        # ASCII strings can be judged by text (a Unicode host is stored IDNA-encoded by us, but a
-        # hand-written one may not be).
-        if host not in raw_service and raw_service.isascii() and host not in raw_service.lower():
-            continue
+        if _names_another_host(raw_service, host):
+            continue  # cheap: most entries of a large store are for other hosts
         stored = parse_stored(raw_service)
         if stored is None:
             continue

@@ -543,3 +543,22 @@ def test_longest_stored_path_wins_regardless_of_order(
     rnd.shuffle(entries)
     longest = max(entries, key=lambda e: len(parse_service(e[0]).path))
     assert _pick(entries, request, None) == longest[2]
+
+
+@pytest.mark.parametrize(
+    ("stored", "request_url"),
+    [
+        ("https://0x7f.1:8080/", "https://127.0.0.1:8080/simple/"),
+        ("https://127.1/", "https://127.0.0.1/x"),
+        ("https://EXAMPLE.com/", "https://example.com/simple/"),
+        ("https://example.com:443/api", "https://example.com/api/x"),
+        ("https://u@example.com/", "https://example.com/"),
+        ("https://b%C3%BCcher.example/", "https://xn--bcher-kva.example/"),
+        ("https://bücher.example/", "https://xn--bcher-kva.example/"),
+        ("https://example.com./", "https://example.com./"),
+    ],
+)
+def test_select_finds_entries_stored_in_any_spelling(stored: str, request_url: str) -> None:
+    # The text pre-check that skips other hosts must never hide a stored spelling of this one.
+    entries = [("https://other.example/", "u"), (stored, "u")]
+    assert select(entries, request_url, "u", key=lambda e: e) == (stored, "u")

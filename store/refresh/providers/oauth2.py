@@ -60,14 +60,22 @@ class OAuth2Provider:
         seconds_setting(spec, "ttl", DEFAULT_TTL, low=1, high=366 * 86400)
 
     def fetch(self, spec: ProviderSpec, ctx: FetchContext) -> Token:
-        import httpx
 
         url = spec.require("token-url")
         timeout = seconds_setting(spec, "timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
         client = ctx.http_client
         own = client is None
         if client is None:
-            client = httpx.Client(timeout=timeout, follow_redirects=False)
+            # The one client factory: company CAs, client certificates and proxies apply to
+            # token endpoints exactly as to indexes.
+            from store.http import NetworkSettings, make_client
+
+            client = make_client(
+                NetworkSettings.from_env(),
+                tls=url.lower().startswith("https:"),
+                timeout=timeout,
+                max_connections=2,
+            )
         try:
             response = _post(client, spec, url, timeout)
         finally:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from store.refresh.errors import ProviderConfigError, TokenFetchError
 from store.refresh.providers import FetchContext, fetch_token
@@ -147,3 +150,29 @@ def test_bad_settings(settings: dict[str, str], secret: str | None, message: str
     with pytest.raises(ProviderConfigError, match=message) as info:
         fetch_token(bad, FetchContext(now=T0))
     assert "pw@" not in str(info.value)
+
+
+def test_https_token_endpoint_with_company_ca_and_client_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The provider uses the shared client factory: SSL_CERT_FILE and SSL_CLIENT_CERT apply to
+    # token endpoints as they do to indexes.
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca.configure_trust(server_context)
+    server_context.verify_mode = ssl.CERT_REQUIRED
+    bundle = tmp_path / "corp-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    client_pem = tmp_path / "client.pem"
+    ca.issue_cert("ci-bot@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(client_pem)
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    with serve(grant, tls=server_context) as server:
+        assert server.url.startswith("https://")
+        with pytest.raises(TokenFetchError):
+            fetch_token(spec(server), FetchContext(now=T0))  # no client certificate yet
+        monkeypatch.setenv("SSL_CLIENT_CERT", str(client_pem))
+        tok = fetch_token(spec(server), FetchContext(now=T0))
+        assert tok.secret.startswith("at-")
