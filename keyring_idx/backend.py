@@ -190,7 +190,8 @@ def _read_store(service: str, username: str | None, dirs: Dirs) -> tuple[str, st
 
         from store.refresh import entries as refreshing
 
-        fresh = refreshing.lookup(vault, found.service, found.username, now=datetime.now(UTC))
+        # The very entry lookup.find chose (host forms and plain names included).
+        fresh = refreshing.fresh_credential(vault, doc, found, now=datetime.now(UTC))
         if fresh is None or fresh.secret is None:
             return None
         return (fresh.username or "", fresh.secret)

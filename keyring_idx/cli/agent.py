@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def add_setup_systemd(targets: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``idx-auth setup systemd``; the ``setup`` command itself lives in cli/setup.py."""
-    sd = targets.add_parser("systemd", help="Install the agent's systemd user units")
+    sd = targets.add_parser(
+        "systemd", help="Install the agent's systemd user units and the refresh timer"
+    )
     sd.add_argument("--force", action="store_true", help="overwrite differing unit files")
     sd.add_argument(
         "--unit-dir",
@@ -107,13 +109,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     except client.AgentUnavailable:
         reply = None
     if reply is None or not reply.ok:
+        listed = _file_entries()
         status: dict[str, Any] = {
             "agent": "not running",
             "socket": str(dirs.socket),
             "locked": None,
             "store": str(dirs.store_file),
-            "entry_count": _count_entries(dirs.store_file),
-            "entries": None,
+            "entry_count": _count_entries(dirs.store_file) if listed is None else len(listed),
+            "entries": listed,
+            "refreshing": False,
         }
     else:
         status = {"agent": "running", "socket": str(dirs.socket), **reply.data}
@@ -140,6 +144,32 @@ def _count_entries(store_file: Path) -> int | None:
     return len(entries) if isinstance(entries, list) else None
 
 
+def _file_entries() -> list[dict[str, Any]] | None:
+    """Entries as the file shows them (no key needed: only secrets are encrypted); the next
+    refresh is when the token falls due (the timer's `refresh --due`, or a lookup near
+    expiry). None if the file cannot be read."""
+    from dataclasses import asdict, replace
+
+    from store.agent.vault_backend import entry_info, stored_state
+    from store.errors import StoreError
+    from store.refresh import schedule
+    from store.refresh.state import format_time
+    from store.vault import Vault
+
+    try:
+        doc = Vault().read()
+    except StoreError:
+        return None
+    listed = []
+    for entry in doc.entries:
+        info = entry_info(entry)
+        token = stored_state(entry).token if entry.refresh else None
+        if token is not None:
+            info = replace(info, next_refresh=format_time(schedule.due_at(token)))
+        listed.append(asdict(info))
+    return listed
+
+
 def _print_status(status: dict[str, Any]) -> None:
     if status["agent"] != "running":
         say(f"agent: not running (socket {status['socket']})")
@@ -154,6 +184,23 @@ def _print_status(status: dict[str, Any]) -> None:
     say(f"store: {status['store']}")
     count = status.get("entry_count")
     say(f"entries: {'unknown' if count is None else count}")
+    for entry in status.get("entries") or ():
+        if entry.get("refresh"):
+            say(_refresh_line(entry, status["agent"] == "running"))
+
+
+def _refresh_line(entry: dict[str, Any], agent: bool) -> str:
+    who = entry["service"]
+    if entry.get("username"):
+        who = f"{entry['username']}@{who}"
+    parts = [f"  {who} ({entry['refresh']}): expires {entry.get('expires_at') or 'never fetched'}"]
+    parts.append(f"refreshed {entry.get('refreshed_at') or 'never'}")
+    if entry.get("next_refresh"):
+        parts.append(f"{'next refresh' if agent else 'due'} {entry['next_refresh']}")
+    if entry.get("last_error"):
+        failures = entry.get("failures") or 0
+        parts.append(f"last error ({failures} in a row): {entry['last_error']}")
+    return ", ".join(parts)
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
@@ -212,7 +259,9 @@ def exec_path() -> str:
 
 
 def cmd_setup_systemd(args: argparse.Namespace) -> int:
-    from store.agent.units import SOCKET_UNIT, render
+    from store.agent.units import REFRESH_TIMER_UNIT, SOCKET_UNIT, render
+
+    TIMER_HINT = f"systemctl --user enable --now {REFRESH_TIMER_UNIT}"
 
     unit_dir: Path = args.unit_dir or _user_unit_dir()
     command = exec_path()
@@ -238,6 +287,7 @@ def cmd_setup_systemd(args: argparse.Namespace) -> int:
     say("now run:")
     print("systemctl --user daemon-reload")
     print(f"systemctl --user enable --now {SOCKET_UNIT}")
+    say(f"(without the agent, refresh tokens from a timer instead: {TIMER_HINT})")
     return 0
 
 
@@ -247,7 +297,7 @@ def _render_module(command: str) -> dict[str, str]:
     python, _, rest = command.partition(" ")
     units = render(python)
     return {
-        name: text.replace(f"ExecStart={python} agent", f"ExecStart={python} {rest} agent")
+        name: text.replace(f"ExecStart={python} ", f"ExecStart={python} {rest} ")
         for name, text in units.items()
     }
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 from keyring_idx.cli.secrets import from_flag
 
 if TYPE_CHECKING:
-    from store.refresh.entries import EntryRefresh
     from store.refresh.spec import ProviderSpec
     from store.service import ServiceUrl
 
 PROVIDERS = ("command", "oauth2", "codeartifact", "gcp", "azure")
+REFRESH_TIMEOUT = 180.0
 
 
 def add_provider_arguments(p: argparse.ArgumentParser) -> None:
@@ -155,16 +155,58 @@ def register(sub: Sub) -> None:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    """Through the agent when one runs (its in-memory plan follows), else in this process.
+    ``--due`` (the timer) always runs here: it is for people without the agent."""
     from store import service
-    from store.model import Entry
-    from store.refresh import entries
-    from store.refresh.schedule import Reason
-    from store.vault import Vault
 
     key: str | None = None
     if args.service is not None:
         key = service.parse_login_service(args.service).service
-    username: str | None = args.username
+    results = None if args.due else _through_agent(key, args.username)
+    if results is None:
+        results = _in_process(key, args.username, due=args.due)
+    if args.json:
+        emit_json(results)
+    else:
+        for r in results:
+            say(_line(r))
+    if not results:
+        if not args.json:
+            say("No entry with a token provider" + (f" for {args.service}" if key else ""))
+        return 1
+    return 2 if any(r.get("error") for r in results) else 0
+
+
+def _through_agent(key: str | None, username: str | None) -> list[dict[str, Any]] | None:
+    """The agent's results, or None when no agent (of this protocol) runs."""
+    from keyring_idx.cli.agent import AGENT_DOWN
+    from store.agent import client
+    from store.agent import protocol as p
+    from store.dirs import resolve_dirs
+
+    path = str(resolve_dirs().socket)
+    try:
+        # A provider may take its full time-out (a command runs up to 60 s).
+        reply = client.request(p.Refresh(key, username), timeout=REFRESH_TIMEOUT, path=path)
+    except client.AgentUnavailable:
+        return None
+    if reply.status == p.UNSUPPORTED:
+        return None  # an agent without refresh: do it here
+    if reply.status == p.LOCKED:
+        raise CliError(f"the agent is locked: {reply.message}", AGENT_DOWN)
+    if not reply.ok:
+        raise CliError(f"the agent could not refresh: {reply.message}")
+    results = reply.data.get("results")
+    if not isinstance(results, list):
+        raise CliError("the agent sent a malformed refresh reply")
+    return [r for r in results if isinstance(r, dict)]
+
+
+def _in_process(key: str | None, username: str | None, *, due: bool) -> list[dict[str, Any]]:
+    from store.model import Entry
+    from store.refresh import entries
+    from store.refresh.schedule import Reason
+    from store.vault import Vault
 
     def matches(entry: Entry) -> bool:
         if entry.plain:
@@ -176,40 +218,26 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     results = entries.refresh_entries(
         Vault(),
         now=datetime.now(UTC),
-        reason=Reason.DUE if args.due else Reason.FORCE,
+        reason=Reason.DUE if due else Reason.FORCE,
         matches=matches,
     )
-    if args.json:
-        emit_json([_describe(r) for r in results])
-    else:
-        for r in results:
-            say(_line(r))
-    if not results:
-        if not args.json:
-            say("No entry with a token provider" + (f" for {args.service}" if key else ""))
-        return 1
-    return 2 if any(r.outcome.error is not None for r in results) else 0
+    return [r.describe() for r in results]
 
 
-def _describe(r: EntryRefresh) -> dict[str, object]:
-    token = r.outcome.state.token
-    return {
-        "service": r.service,
-        "username": r.username,
-        "provider": r.provider,
-        "attempted": r.outcome.attempted,
-        "refreshed": r.outcome.refreshed,
-        "expires_at": token.expires_at.isoformat() if token else None,
-        "error": str(r.outcome.error) if r.outcome.error else None,
-    }
+def _line(r: dict[str, Any]) -> str:
+    who = f"{r.get('username')}@{r.get('service')}" if r.get("username") else str(r.get("service"))
+    expires = r.get("expires_at")
+    until = f"valid until {_seconds(expires)}" if expires else ""
+    if r.get("error"):
+        kept = f"; kept the current token, {until}" if expires and r.get("attempted") else ""
+        return f"failed    {who}: {r['error']}{kept}"
+    if r.get("refreshed"):
+        return f"refreshed {who}, {until}"
+    return f"not due   {who}, {until}"
 
 
-def _line(r: EntryRefresh) -> str:
-    token = r.outcome.state.token
-    until = f"valid until {token.expires_at.isoformat(timespec='seconds')}" if token else ""
-    if r.outcome.error is not None:
-        kept = f"; kept the current token, {until}" if token and r.outcome.attempted else ""
-        return f"failed    {r.display}: {r.outcome.error}{kept}"
-    if r.outcome.refreshed:
-        return f"refreshed {r.display}, {until}"
-    return f"not due   {r.display}, {until}"
+def _seconds(text: object) -> str:
+    try:
+        return datetime.fromisoformat(str(text)).isoformat(timespec="seconds")
+    except ValueError:
+        return str(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 
@@ -19,6 +20,11 @@ class Found:
     username: str | None
     scheme: str
     secret: str = field(repr=False)
+    # For entries with a token provider: when the token expires and when it was obtained, so
+    # the agent can refuse to hand out an expired token and refresh first.
+    refreshable: bool = False
+    expires_at: datetime | None = None
+    issued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,11 @@ class EntryInfo:
     scheme: str
     expires_at: str | None = None  # RFC 3339, set by token refresh
     refresh: str | None = None  # refresh provider kind, if any
+    refreshed_at: str | None = None  # last successful refresh (RFC 3339)
+    last_error: str | None = None  # why the last attempt failed, if it did (one line)
+    failures: int = 0  # failed attempts since the last success
+    next_refresh: str | None = None  # the agent's next planned attempt (RFC 3339)
+    last_attempt: str | None = None  # the agent's last attempt, this run (RFC 3339)
 
 
 class Backend(Protocol):

@@ -1,20 +1,25 @@
 """The agent's request handling, free of sockets: a request and the time in, a reply out.
 
-The server calls :meth:`AgentCore.handle` for each request -- fast ops on its event loop, slow
-ones (:func:`is_slow`) on a worker thread -- and :meth:`AgentCore.tick` between events so an
-idle passphrase store locks itself on time.
+The server answers fast ops on its event loop with :meth:`AgentCore.try_fast` and hands the
+rest to a worker thread, which calls :meth:`AgentCore.handle`: slow ops (:func:`is_slow`), and
+lookups whose token is expired or nearly so and must be refreshed first. :meth:`AgentCore.tick`
+runs between events so an idle passphrase store locks itself on time.
+
+With a :class:`~store.agent.refresher.Refresher`, tokens are refreshed ahead of expiry on its own
+thread; a lookup never gets an expired token (see :func:`store.refresh.roster.on_lookup`).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from store.agent import protocol as p
 from store.agent import timer
-from store.agent.backend import Backend
+from store.agent.backend import Backend, EntryInfo, Found
 from store.errors import (
     AmbiguousCredentialError,
     InvalidServiceError,
@@ -22,6 +27,9 @@ from store.errors import (
     NotFoundError,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from store.agent.refresher import Refresher
 
 _SLOW_OPS = frozenset({"login", "logout", "unlock", "refresh"})
 
@@ -38,8 +46,10 @@ class AgentCore:
         *,
         idle: float = timer.DEFAULT_IDLE,
         maximum: float = timer.DEFAULT_MAX,
+        refresher: Refresher | None = None,
     ) -> None:
         self.backend = backend
+        self.refresher = refresher
         self.idle = idle
         self.maximum = maximum
         self.last_error: str | None = None
@@ -82,9 +92,21 @@ class AgentCore:
 
     # --- requests ----------------------------------------------------------------------------
 
+    def try_fast(self, request: p.Request, now: float) -> p.Reply | None:
+        """The reply if it can be given without blocking (on the event loop); None when the
+        request must go to the worker thread (:meth:`handle`)."""
+        if is_slow(request):
+            return None
+        return self._guarded(request, now, may_block=False)
+
     def handle(self, request: p.Request, now: float) -> p.Reply:
+        reply = self._guarded(request, now, may_block=True)
+        assert reply is not None  # only a non-blocking call defers
+        return reply
+
+    def _guarded(self, request: p.Request, now: float, *, may_block: bool) -> p.Reply | None:
         try:
-            return self._dispatch(request, now)
+            return self._dispatch(request, now, may_block)
         except AmbiguousCredentialError as exc:
             return p.reply_error(p.AMBIGUOUS, str(exc))
         except NotFoundError as exc:
@@ -96,7 +118,7 @@ class AgentCore:
         except StoreError as exc:
             return p.reply_error(p.FAILED, str(exc))
 
-    def _dispatch(self, request: p.Request, now: float) -> p.Reply:
+    def _dispatch(self, request: p.Request, now: float, may_block: bool) -> p.Reply | None:
         if isinstance(request, p.Status):
             return p.reply_ok(**self.status(now))
         if isinstance(request, p.Lock):
@@ -109,8 +131,10 @@ class AgentCore:
         if not self._in_use(now):
             return p.reply_error(p.LOCKED, "the credential store is locked; run `idx-auth unlock`")
         if isinstance(request, p.Get):
-            found = self.backend.get(request.service, request.username)
-            if found is None:
+            found = self._get(request, may_block)
+            if found is _DEFER:
+                return None
+            if not isinstance(found, Found):
                 return p.reply_error(p.NOT_FOUND, "no matching credential")
             return p.reply_ok(
                 service=found.service,
@@ -123,12 +147,49 @@ class AgentCore:
         if isinstance(request, p.Login):
             self.backend.login(request.service, request.username, request.scheme, request.secret)
             return p.reply_ok()
+        if isinstance(request, p.Refresh):
+            return self._refresh(request)
         if isinstance(request, p.Logout):
             if self.backend.logout(request.service, request.username):
                 return p.reply_ok()
             return p.reply_error(p.NOT_FOUND, "No matching entry found")
-        # Refresh: token providers arrive with the token-refresh work.
-        return p.reply_error(p.UNSUPPORTED, "token refresh is not available in this agent")
+        return p.reply_error(p.UNSUPPORTED, f"unknown op {request.op!r}")
+
+    def _get(self, request: p.Get, may_block: bool) -> Found | object | None:
+        found = self.backend.get(request.service, request.username)
+        if found is None or not found.refreshable or self.refresher is None:
+            return found
+        from store.refresh import roster
+        from store.refresh.token import Token
+
+        key = (found.service, found.username)
+        now = self.refresher.wall()
+        token = None
+        if found.expires_at is not None:
+            token = Token(roster.PLACEHOLDER, found.expires_at, found.issued_at)
+        action = roster.on_lookup(token, self.refresher.known(key), now)
+        if action is roster.Action.SERVE:
+            return found
+        if action is roster.Action.NOTHING:
+            return None
+        if not may_block:
+            return _DEFER
+        self.refresher.for_lookup(key)
+        found = self.backend.get(request.service, request.username)
+        if found is None or found.expires_at is None or found.expires_at <= self.refresher.wall():
+            return None  # never an expired token: the index would refuse it anyway
+        return found
+
+    def _refresh(self, request: p.Refresh) -> p.Reply:
+        if self.refresher is None:
+            return p.reply_error(p.UNSUPPORTED, "token refresh is not running in this agent")
+        from store import service
+
+        key = None
+        if request.service is not None:
+            key = service.parse_login_service(request.service).service
+        results = self.refresher.refresh_now(key, request.username)
+        return p.reply_ok(results=[r.describe() for r in results])
 
     def _in_use(self, now: float) -> bool:
         """Whether the store is unlocked, resetting the idle time-out on the way."""
@@ -156,6 +217,8 @@ class AgentCore:
         with self._mutex:
             self.last_error = None
             self._timer = timer.start(now, self.idle, self.maximum) if needs else None
+        if self.refresher is not None:
+            self.refresher.poke()  # refreshes that fell due while locked run now
         return p.reply_ok(locked=False)
 
     def status(self, now: float) -> dict[str, Any]:
@@ -165,7 +228,7 @@ class AgentCore:
         locked = not self.backend.unlocked or (current is not None and current.expired(now))
         entries: list[dict[str, Any]] | None
         try:
-            entries = [asdict(e) for e in self.backend.entries()]
+            entries = [asdict(self._with_plan(e)) for e in self.backend.entries()]
         except StoreError:
             entries = None
         return {
@@ -178,4 +241,26 @@ class AgentCore:
             "entries": entries,
             "locks_in": None if current is None or locked else round(current.expires_at() - now, 1),
             "last_error": error,
+            "refreshing": self.refresher is not None,
         }
+
+    def _with_plan(self, info: EntryInfo) -> EntryInfo:
+        """``info`` with the refresh thread's plan for it, which only memory holds."""
+        if self.refresher is None or info.refresh is None:
+            return info
+        state = self.refresher.known((info.service, info.username))
+        if state is None:
+            return info
+        return replace(
+            info,
+            next_refresh=_iso(state.next_attempt) if state.next_attempt else None,
+            last_attempt=_iso(state.last_attempt) if state.last_attempt else None,
+        )
+
+
+_DEFER = object()  # a lookup that must refresh first: hand it to the worker thread
+
+
+def _iso(moment: datetime) -> str:
+    # Milliseconds: plans for tokens that live seconds would all look alike in whole seconds.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

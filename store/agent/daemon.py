@@ -17,6 +17,7 @@ from store.agent import systemd
 from store.agent.backend import Backend
 from store.agent.core import AgentCore
 from store.agent.hardening import harden_process
+from store.agent.refresher import Refresher, RefreshSource
 from store.agent.runtime import bind_socket
 from store.agent.server import Server
 
@@ -37,13 +38,22 @@ def run_agent(
     if not listeners:
         listeners = [bind_socket(socket_path)]
         owned = socket_path
-    core = AgentCore(backend, idle=idle, maximum=maximum)
+    refresher = _refresher(backend)
+    core = AgentCore(backend, idle=idle, maximum=maximum, refresher=refresher)
     core.start(time.monotonic())
     if core.last_error:
         log.warning("store not unlocked at start: %s", core.last_error)
     server = Server(core, listeners, timeout=timeout)
     server.install_signal_handlers()
-    server.on_reload = lambda: systemd.notify("READY=1\nSTATUS=reloaded")
+
+    def reloaded() -> None:
+        if refresher is not None:
+            refresher.poke()
+        systemd.notify("READY=1\nSTATUS=reloaded")
+
+    server.on_reload = reloaded
+    if refresher is not None:
+        refresher.start()
     where = owned or ", ".join(_name(s) for s in listeners)
     state = "locked" if not backend.unlocked else "unlocked"
     log.info("agent %d serving %s on %s (%s)", os.getpid(), backend.store_path, where, state)
@@ -52,6 +62,8 @@ def run_agent(
         server.serve_forever()
     finally:
         systemd.notify("STOPPING=1")
+        if refresher is not None:
+            refresher.stop()
         backend.lock()
         if owned is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -60,6 +72,13 @@ def run_agent(
             listener.close()
         log.info("agent %d stopped", os.getpid())
     return 0
+
+
+def _refresher(backend: Backend) -> Refresher | None:
+    """A refresh thread for a backend over the real store (fakes in tests have none)."""
+    if not isinstance(backend, RefreshSource):
+        return None
+    return Refresher(backend)
 
 
 def _name(sock: socket.socket) -> str:

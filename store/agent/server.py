@@ -4,7 +4,8 @@ Every connection carries one request and one reply. The loop never blocks on a c
 are non-blocking, each connection has a deadline for sending its request and reading the reply,
 requests are bounded by :data:`protocol.MAX_BODY`, and the peer's uid is checked (SO_PEERCRED)
 before a single byte is read. Lookups are answered on the loop from memory; login, logout,
-unlock and refresh (store lock, fsync, KDF) go to a worker thread so they never delay a lookup.
+unlock and refresh (store lock, fsync, KDF) go to a worker thread so they never delay a lookup,
+and so does a lookup that must refresh an expired token first.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from store.agent import protocol as p
-from store.agent.core import AgentCore, is_slow
+from store.agent.core import AgentCore
 
 log = logging.getLogger("idx-auth.agent")
 
@@ -210,20 +211,25 @@ class Server:
         if not first:
             self._sel.unregister(conn.sock)
         conn.inbox = bytearray()
-        if is_slow(request):
+        reply = self._fast(request)
+        if reply is None:
             conn.state = _WORKING
             future = self._worker.submit(self._run_slow, request)
             future.add_done_callback(functools.partial(self._finished, conn))
             return
-        self._reply(conn, self._handle(request), registered=False)
+        self._reply(conn, reply, registered=False)
+
+    def _fast(self, request: p.Request) -> p.Reply | None:
+        try:
+            return self.core.try_fast(request, self.clock())
+        except Exception as exc:
+            return _internal(request, exc)
 
     def _handle(self, request: p.Request) -> p.Reply:
         try:
             return self.core.handle(request, self.clock())
         except Exception as exc:
-            # Type only: a foreign exception's text could carry anything.
-            log.exception("request %s failed", request.op)
-            return p.reply_error(p.FAILED, f"internal agent error ({type(exc).__name__})")
+            return _internal(request, exc)
 
     def _run_slow(self, request: p.Request) -> p.Reply:
         return self._handle(request)
@@ -319,6 +325,12 @@ class Server:
         self._sel.close()
         self._wake_r.close()
         self._wake_w.close()
+
+
+def _internal(request: p.Request, exc: Exception) -> p.Reply:
+    # Type only: a foreign exception's text could carry anything.
+    log.exception("request %s failed", request.op)
+    return p.reply_error(p.FAILED, f"internal agent error ({type(exc).__name__})")
 
 
 def _try_send(sock: socket.socket, data: bytes) -> None:

@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from store import codec, files
 from store.agent.backend import EntryInfo, Found
 from store.dirs import Dirs
 from store.errors import InvalidServiceError, KeyUnavailableError, StoreFileError
 from store.model import Credential, Document, Entry
+from store.refresh.state import RefreshState, format_time, state_from_fields
 from store.vault import Vault
 
 Signature = tuple[int, int, int, int]
@@ -167,7 +169,34 @@ class VaultBackend:
         cred = self._reveal(vault, snapshot, entry)
         if cred.secret is None:
             return None
-        return Found(cred.service, cred.username, cred.scheme, cred.secret)
+        if not entry.refresh:
+            return Found(cred.service, cred.username, cred.scheme, cred.secret)
+        token = stored_state(entry).token
+        return Found(
+            cred.service,
+            cred.username,
+            cred.scheme,
+            cred.secret,
+            refreshable=True,
+            expires_at=token.expires_at if token is not None else None,
+            issued_at=token.issued_at if token is not None else None,
+        )
+
+    def refresh_view(self) -> tuple[Vault, dict[tuple[str, str | None], RefreshState]] | None:
+        """For the refresh thread: the unlocked vault and each refreshable entry's stored
+        state (placeholder secrets), from a snapshot that follows other processes' writes."""
+        if self._vault is None:
+            return None
+        try:
+            vault, snapshot = self._current()
+        except KeyUnavailableError:
+            return None
+        states = {
+            (e.service, e.username): stored_state(e)
+            for e in snapshot.doc.entries
+            if e.refresh and not e.plain
+        }
+        return vault, states
 
     def entries(self) -> Sequence[EntryInfo]:
         snapshot = self._snapshot
@@ -175,16 +204,7 @@ class VaultBackend:
             doc = self._current()[1].doc
         else:
             doc = Vault(self.dirs).read()  # names and usernames are not encrypted
-        return [
-            EntryInfo(
-                e.service,
-                e.username,
-                e.scheme,
-                e.expires_at.isoformat() if e.expires_at else None,
-                dict(e.refresh).get("provider") if e.refresh else None,
-            )
-            for e in doc.entries
-        ]
+        return [entry_info(e) for e in doc.entries]
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -203,6 +223,35 @@ class VaultBackend:
         except NotFoundError:
             return False
         return True
+
+
+def stored_state(entry: Entry) -> RefreshState:
+    """An entry's refresh history as the store keeps it; the secret is a placeholder."""
+    return state_from_fields(
+        dict(entry.refresh), "-" if entry.secret is not None else None, entry.expires_at
+    )
+
+
+def entry_info(entry: Entry) -> EntryInfo:
+    """What `list` and `status` show of an entry (no secret, no provider setting)."""
+    if not entry.refresh:
+        return EntryInfo(entry.service, entry.username, entry.scheme, _time(entry.expires_at))
+    fields = dict(entry.refresh)
+    state = stored_state(entry)
+    return EntryInfo(
+        entry.service,
+        entry.username,
+        entry.scheme,
+        _time(entry.expires_at),
+        fields.get("provider"),
+        refreshed_at=_time(state.last_success),
+        last_error=state.last_error,
+        failures=state.failures,
+    )
+
+
+def _time(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment is not None else None
 
 
 def open_backend(dirs: Dirs) -> VaultBackend:

@@ -9,7 +9,7 @@ without an agent all come through here.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, TypeVar
 from store import crypto, service
 from store.errors import StoreFileError
 from store.model import Credential, Document, Entry, Scheme
-from store.refresh import schedule
+from store.refresh import roster, schedule
 from store.refresh.errors import RefreshError
+from store.refresh.roster import Key
 from store.refresh.routine import Clock, Outcome, first_token, refresh
 from store.refresh.schedule import RandomSource, Reason
 from store.refresh.spec import ProviderSpec
@@ -47,6 +48,19 @@ class EntryRefresh:
     @property
     def display(self) -> str:
         return f"{self.username}@{self.service}" if self.username else self.service
+
+    def describe(self) -> dict[str, object]:
+        """JSON-ready, for ``idx-auth refresh --json`` and the agent's reply: never the token."""
+        token = self.outcome.state.token
+        return {
+            "service": self.service,
+            "username": self.username,
+            "provider": self.provider,
+            "attempted": self.outcome.attempted,
+            "refreshed": self.outcome.refreshed,
+            "expires_at": token.expires_at.isoformat() if token else None,
+            "error": str(self.outcome.error) if self.outcome.error else None,
+        }
 
 
 def spec_of(entry: Entry, sealer: Sealer) -> ProviderSpec | None:
@@ -93,9 +107,15 @@ def refresh_entries(
     matches: EntryFilter | None = None,
     http_client: httpx.Client | None = None,
     clock: Clock | None = None,
+    known: Mapping[Key, RefreshState] | None = None,
 ) -> list[EntryRefresh]:
     """Run one refresh step for every entry with a provider (and ``matches``), under the lock;
-    entries whose attempt was made are written back with their new token or error."""
+    entries whose attempt was made are written back with their new token or error.
+
+    ``known`` is the agent's in-memory state by (service, username): its planned attempt is
+    used when the store still shows the history it was planned from (see
+    :func:`store.refresh.roster.adopt`); the store alone decides otherwise.
+    """
     pick = rand or random.random
 
     def change(doc: Document, sealer: Sealer) -> tuple[Document, list[EntryRefresh]]:
@@ -112,8 +132,11 @@ def refresh_entries(
                 results.append(_result(entry, provider, Outcome(state, False, False, exc)))
                 continue
             assert spec is not None  # entry.refresh is not empty
+            state = state_of(entry, sealer)
+            if known is not None:
+                state = roster.adopt(state, known.get(_key(entry)))
             outcome = refresh(
-                state_of(entry, sealer),
+                state,
                 spec,
                 now=now,
                 reason=reason,
@@ -157,8 +180,29 @@ def lookup(
     doc = vault.read()
     entries = [e for e in doc.entries if not e.plain]
     found = service.select(entries, url, username, key=_key)
-    if found is None or not found.refresh:
-        return None if found is None else vault.reveal(doc, found)
+    if found is None:
+        return None
+    return fresh_credential(vault, doc, found, now=now, rand=rand, http_client=http_client)
+
+
+def fresh_credential(
+    vault: Vault,
+    doc: Document,
+    found: Entry,
+    *,
+    now: datetime,
+    rand: RandomSource | None = None,
+    http_client: httpx.Client | None = None,
+) -> Credential | None:
+    """``found`` (an entry of ``doc``, however it was matched) revealed -- refreshed first,
+    under the store lock, if it has a provider and its token is expired or nearly so.
+
+    The lock makes concurrent lookups take turns: the second re-reads the entry, finds the
+    first one's token and fetches nothing. A refresh that fails while the token is still valid
+    returns that token; one that fails with nothing valid left raises the RefreshError.
+    """
+    if not found.refresh:
+        return vault.reveal(doc, found)
     # Deciding needs only the expiry; a placeholder stands in for the sealed secret.
     state = state_from_fields(dict(found.refresh), "-" if found.secret else None, found.expires_at)
     if not schedule.is_nearly_expired(state.token, now):
@@ -169,14 +213,22 @@ def lookup(
         now=now,
         reason=Reason.EXPIRING,
         rand=rand,
-        matches=lambda e: not e.plain and _key(e) == key,
+        matches=lambda e: e.plain == found.plain and _key(e) == key,
         http_client=http_client,
     )
     for result in results:
         kept = result.outcome.state.token
         if result.outcome.error is not None and (kept is None or not kept.is_valid(now)):
             raise result.outcome.error
-    return vault.lookup(url, username)
+    current = vault.read()
+    for entry in current.entries:
+        if entry.plain == found.plain and _key(entry) == key:
+            cred = vault.reveal(current, entry)
+            # An expired token is never handed out: the index would refuse it anyway.
+            if entry.refresh and (entry.expires_at is None or entry.expires_at <= now):
+                return None
+            return cred
+    return None  # removed meanwhile (logout by another process)
 
 
 def login(

@@ -77,7 +77,7 @@ def _verify(units: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     run.mkdir(mode=0o700, exist_ok=True)
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home"), "XDG_RUNTIME_DIR": str(run)}
     return subprocess.run(
-        ["systemd-analyze", "--user", "verify", *sorted(str(p) for p in units.glob("*.s*"))],
+        ["systemd-analyze", "--user", "verify", *sorted(str(p) for p in units.glob("idx-auth-*"))],
         env=env,
         capture_output=True,
         text=True,
@@ -94,7 +94,9 @@ def test_units_verify_clean(tmp_path: Path) -> None:
     fake_bin.chmod(0o755)
     units = tmp_path / "units"
     units.mkdir()
-    for name, text in render(str(fake_bin)).items():
+    rendered = render(str(fake_bin))
+    assert {"idx-auth-refresh.service", "idx-auth-refresh.timer"} <= set(rendered)
+    for name, text in rendered.items():
         (units / name).write_text(text)
     result = _verify(units, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -116,6 +118,11 @@ def test_setup_systemd_installs_verified_units(tmp_path: Path) -> None:
     assert Path(program).is_absolute() and os.access(program, os.X_OK)
     assert exec_line.endswith(" agent")
     assert "systemctl --user enable --now idx-auth-agent.socket" in result.stdout
+    # The refresh timer and its service, for people without the agent, run the same program.
+    refresh = (unit_dir / "idx-auth-refresh.service").read_text()
+    assert f"ExecStart={program} refresh --due" in refresh.splitlines()
+    assert "OnCalendar=" in (unit_dir / "idx-auth-refresh.timer").read_text()
+    assert "idx-auth-refresh.timer" in result.stderr
     assert _verify(unit_dir, tmp_path).stderr.strip() == ""
     # Same content again: fine. Different content: refused without --force.
     assert idx(tmp_path, "setup", "systemd").returncode == 0

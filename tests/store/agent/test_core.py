@@ -97,6 +97,11 @@ def test_login_logout_list() -> None:
         "scheme": "basic",
         "expires_at": None,
         "refresh": None,
+        "refreshed_at": None,
+        "last_error": None,
+        "failures": 0,
+        "next_refresh": None,
+        "last_attempt": None,
     } in listed
     assert all("secret" not in e for e in listed)
     assert core.handle(p.Logout("https://n/", "carol"), 1.0).ok
