@@ -24,7 +24,6 @@ and names another origin is skipped on a string check, without a URL parse.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -35,13 +34,7 @@ from store.model import Entry
 
 __all__ = ["Ambiguous", "find"]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# A stored service whose authority is already in uv's normal form: lower-case scheme and host,
-# no default or zero-padded port. Anything else is parsed in full before it is compared.
-_NORMAL_AUTHORITY = re.compile(
-    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(?=[/?#]|\Z)"
-)
 _NOT_IN_BARE_HOST = frozenset("/\\?#@")
 
 
@@ -160,41 +153,16 @@ def _same_host(stored: svc.ServiceUrl, query: _Query) -> bool:
         return stored.scheme == query.scheme and stored.port == query.port
     if query.port is None:
         return stored.port is None
-    return (stored.port or _DEFAULT_PORTS[stored.scheme]) == query.port
+    return (stored.port or svc.DEFAULT_PORTS[stored.scheme]) == query.port
 
 
 def _on_origin(
     entries: Iterable[Entry], scheme: str | None, host: str, port: int | None
 ) -> list[Entry]:
     """Index entries that may live on this origin; a cheap superset (see the module doc)."""
-    out = []
-    for entry in entries:
-        if entry.plain:
-            continue
-        m = _NORMAL_AUTHORITY.match(entry.service)
-        if m is not None and _is_normal_host(m.group(2)):
-            if m.group(2) != host or (scheme is not None and m.group(1) != scheme):
-                continue
-            stored_port = int(m.group(3)) if m.group(3) else None
-            if stored_port is not None and stored_port == _DEFAULT_PORTS[m.group(1)]:
-                out.append(entry)  # not normal after all; let the full parse decide
-                continue
-            if scheme is not None and stored_port != port:
-                continue
-            if port is not None and stored_port not in (port, None):
-                continue
-        out.append(entry)
-    return out
-
-
-def _is_normal_host(host: str) -> bool:
-    """Whether the WHATWG host parser would return ``host`` unchanged (domain or IPv4)."""
-    last = host.rsplit(".", 1)[-1]
-    hexish = last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])
-    if not (last.isdigit() or hexish):
-        return True
-    parts = host.split(".")
-    return len(parts) == 4 and all(p.isdigit() and str(int(p)) == p and int(p) < 256 for p in parts)
+    return [
+        e for e in entries if not e.plain and svc.may_be_on_origin(e.service, scheme, host, port)
+    ]
 
 
 def _key(entry: Entry) -> tuple[str, str | None]:

@@ -21,14 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import NewType, TypeVar
 
-from store._whatwg import UrlSyntaxError, split_url
+from store._whatwg import DEFAULT_PORTS, UrlSyntaxError, split_url
 from store.errors import AmbiguousCredentialError, InvalidServiceError
 
 __all__ = [
+    "DEFAULT_PORTS",
     "LOOPBACK_HOSTS",
     "Service",
     "ServiceUrl",
     "covers",
+    "may_be_on_origin",
     "parse_login_service",
     "parse_service",
     "parse_stored",
@@ -197,28 +199,45 @@ def covers(stored: ServiceUrl, request: ServiceUrl) -> bool:
 
 T = TypeVar("T")
 
-_PLAIN_DNS_NAME = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*")
+# A stored service whose authority is already in normal form: lower-case scheme and host, a
+# port that is neither default nor zero-padded. Only such text can be judged without parsing.
+_NORMAL_AUTHORITY = re.compile(
+    r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(?=[/?#]|\Z)"
+)
 
 
-def _names_another_host(raw: str, host: str) -> bool:
-    """Whether ``raw`` certainly names a host other than ``host``, judged by its text alone.
+def may_be_on_origin(raw: str, scheme: str | None, host: str, port: int | None) -> bool:
+    """A cheap superset test: False only when ``raw`` (a stored service) certainly lives on
+    another origin than ``scheme://host:port`` (``scheme=None``: any scheme; ``port=None``:
+    the default port, or any port when ``scheme`` is None too).
 
-    Only a plain lower-case DNS name is judged: anything the URL parser could rewrite (upper
-    case, IPv4 forms such as ``0x7f.1``, IPv6, percent-encoding, Unicode, userinfo) answers
-    False and is left to the full parse, so skipping never changes the result.
+    Only text in normal form is judged; anything the URL parser could rewrite (upper case,
+    IPv4 shorthands such as ``0x7f.1``, IPv6, userinfo, percent-encoding, Unicode, a default
+    port written out) answers True and is left to the full parse, so skipping never changes a
+    lookup's result. It saves parsing most entries of a large store.
     """
-    start = raw.find("://")
-    if start < 0:
+    m = _NORMAL_AUTHORITY.match(raw)
+    if m is None or not _is_normal_host(m.group(2)):
+        return True
+    stored_scheme, stored_host, stored_port_text = m.groups()
+    if stored_host != host or (scheme is not None and stored_scheme != scheme):
         return False
-    authority = raw[start + 3 :]
-    for stop in "/?#\\":
-        authority = authority.split(stop, 1)[0]
-    name, _, port = authority.partition(":")
-    if not _PLAIN_DNS_NAME.fullmatch(name) or name.rpartition(".")[2].isdigit():
-        return False
-    if port and not port.isdigit():
-        return False
-    return name != host
+    stored_port = int(stored_port_text) if stored_port_text else None
+    if stored_port is not None and stored_port == DEFAULT_PORTS[stored_scheme]:
+        return True  # not normal after all
+    if scheme is not None:
+        return stored_port == port
+    return port is None or stored_port in (port, None)
+
+
+def _is_normal_host(host: str) -> bool:
+    """Whether the WHATWG host parser would return ``host`` unchanged (a domain or IPv4)."""
+    last = host.rsplit(".", 1)[-1]
+    hexish = last.startswith("0x") and all(c in "0123456789abcdef" for c in last[2:])
+    if not (last.isdigit() or hexish):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and str(int(p)) == p and int(p) < 256 for p in parts)
 
 
 def select(
@@ -249,10 +268,10 @@ def select(
     exact: T | None = None
     best_len = -1
     best: dict[tuple[str, str | None], T] = {}
-    host = request.host
+    scheme, host, port = request.scheme, request.host, request.port
     for entry in entries:
         raw_service, stored_username = key(entry)
-        if _names_another_host(raw_service, host):
+        if not may_be_on_origin(raw_service, scheme, host, port):
             continue  # cheap: most entries of a large store are for other hosts
         stored = parse_stored(raw_service)
         if stored is None:

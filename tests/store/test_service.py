@@ -13,6 +13,7 @@ from store.errors import AmbiguousCredentialError, InvalidServiceError, StoreErr
 from store.service import (
     ServiceUrl,
     covers,
+    may_be_on_origin,
     parse_login_service,
     parse_service,
     parse_stored,
@@ -562,3 +563,35 @@ def test_select_finds_entries_stored_in_any_spelling(stored: str, request_url: s
     # The text pre-check that skips other hosts must never hide a stored spelling of this one.
     entries = [("https://other.example/", "u"), (stored, "u")]
     assert select(entries, request_url, "u", key=lambda e: e) == (stored, "u")
+
+
+_SPELLINGS = st.sampled_from(
+    [
+        "https://h.example/",
+        "https://H.Example/api",
+        "https://h.example:443/",
+        "https://h.example:8443/x/",
+        "http://127.0.0.1:8080/",
+        "http://127.1:8080/",
+        "http://0x7f.0.0.1:8080/a",
+        "http://localhost/",
+        "http://LOCALHOST:80/",
+        "https://u@h.example/",
+        "https://xn--bcher-kva.example/",
+        "https://bücher.example/",
+        "https://other.example/",
+    ]
+)
+
+
+@given(stored=_SPELLINGS, request_url=_SPELLINGS)
+def test_origin_precheck_never_rejects_a_covering_entry(stored: str, request_url: str) -> None:
+    parsed, request = parse_service(stored), parse_service(request_url)
+    same_origin = (parsed.scheme, parsed.host, parsed.port) == (
+        request.scheme,
+        request.host,
+        request.port,
+    )
+    if same_origin:
+        assert may_be_on_origin(stored, request.scheme, request.host, request.port)
+        assert may_be_on_origin(stored, None, request.host, request.port or None)
