@@ -161,6 +161,10 @@ def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:
     answer = client.get(service, username, AGENT_TIMEOUT, path=str(dirs.socket))
     if answer is client.NOT_RUNNING:
         return _NOT_RUNNING
+    if isinstance(answer, client.Ambiguous):
+        if username is None:
+            print(ambiguity_hint(answer.service, answer.usernames), file=sys.stderr)
+        return None
     return answer
 
 

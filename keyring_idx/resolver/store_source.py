@@ -67,7 +67,7 @@ class StoreSource:
         if reply is client.NOT_RUNNING:
             self._agent_down = True  # ask once per run, like uv caches its keyring calls
             return False
-        if reply is None or isinstance(reply, client.Agent):
+        if reply is None or isinstance(reply, client.Agent | client.Ambiguous):
             return None
         user, secret = reply
         return (user or None, secret)  # a bearer entry comes back without a username

@@ -14,6 +14,7 @@ import os
 import socket
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from store.agent import protocol as p
 
@@ -28,6 +29,14 @@ class Agent(enum.Enum):
 
 
 NOT_RUNNING = Agent.NOT_RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous:
+    """The agent found several usernames for a lookup that named none."""
+
+    service: str
+    usernames: tuple[str, ...]
 
 
 class AgentUnavailable(Exception):
@@ -92,9 +101,10 @@ def get(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     path: str | None = None,
-) -> tuple[str, str] | Agent | None:
-    """``(username, secret)``; None when the agent found nothing, is locked or the match is
-    ambiguous; :data:`NOT_RUNNING` when no agent answered (fall back to the file). Never raises.
+) -> tuple[str, str] | Ambiguous | Agent | None:
+    """``(username, secret)``; :class:`Ambiguous` when only a username could tell; None when
+    the agent found nothing or is locked; :data:`NOT_RUNNING` when no agent answered (fall back
+    to the file). Never raises.
 
     A bearer entry without a username comes back with username ``""``.
     """
@@ -104,6 +114,11 @@ def get(
         return NOT_RUNNING
     if reply.status == p.UNSUPPORTED:  # an agent of another protocol version: read the file
         return NOT_RUNNING
+    if reply.status == p.AMBIGUOUS:
+        names = reply.data.get("usernames")
+        if isinstance(names, list) and all(isinstance(n, str) for n in names):
+            return Ambiguous(str(reply.data.get("service") or service), tuple(names))
+        return None
     if not reply.ok:
         return None
     user = reply.data.get("username")

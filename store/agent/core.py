@@ -108,7 +108,9 @@ class AgentCore:
         try:
             return self._dispatch(request, now, may_block)
         except AmbiguousCredentialError as exc:
-            return p.reply_error(p.AMBIGUOUS, str(exc))
+            # The usernames let the keyring backend tell the user which ones to choose from.
+            data = {"service": exc.url, "usernames": list(exc.usernames)}
+            return p.Reply(p.AMBIGUOUS, data, str(exc))
         except NotFoundError as exc:
             return p.reply_error(p.NOT_FOUND, str(exc))
         except KeyUnavailableError as exc:

@@ -20,7 +20,12 @@ from datetime import datetime
 from store import codec, files
 from store.agent.backend import EntryInfo, Found
 from store.dirs import Dirs
-from store.errors import InvalidServiceError, KeyUnavailableError, StoreFileError
+from store.errors import (
+    AmbiguousCredentialError,
+    InvalidServiceError,
+    KeyUnavailableError,
+    StoreFileError,
+)
 from store.model import Credential, Document, Entry
 from store.refresh.state import RefreshState, format_time, state_from_fields
 from store.vault import Vault
@@ -164,7 +169,9 @@ class VaultBackend:
 
         vault, snapshot = self._current()
         entry = lookup.find(snapshot.doc.entries, service, username)
-        if not isinstance(entry, Entry):
+        if isinstance(entry, lookup.Ambiguous):
+            raise AmbiguousCredentialError(entry.service, entry.usernames)
+        if entry is None:
             return None
         cred = self._reveal(vault, snapshot, entry)
         if cred.secret is None:

@@ -10,6 +10,7 @@ from keyring import errors
 from keyring.testing.backend import BackendBasicTests
 
 from keyring_idx.backend import IdxKeyring
+from store.agent.vault_backend import open_backend
 from store.dirs import Dirs
 from store.vault import Vault
 from tests.store.agent.conftest import start_server
@@ -71,6 +72,25 @@ def test_ambiguous_lookup_returns_nothing_and_names_the_usernames(
     assert "pw-" not in err
     cred = ring.get_credential("https://h.example/api/simple/", "bob")
     assert cred is not None and cred.password == "pw-b"
+
+
+def test_ambiguous_lookup_answered_by_the_agent_names_the_usernames_too(
+    ring: IdxKeyring,
+    dirs: Dirs,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    login(dirs, "https://h.example/api", "alice", "pw-a")
+    login(dirs, "https://h.example/api", "bob", "pw-b")
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
+    with start_server(tmp_path, open_backend(dirs)):  # type: ignore[arg-type]
+        dirs.key_file.rename(dirs.key_file.with_name("away"))  # only the agent can answer now
+        assert ring.get_credential("https://h.example/api/simple/", None) is None
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "alice, bob" in err and "pw-" not in err
+        cred = ring.get_credential("https://h.example/api/simple/", "bob")
+        assert cred is not None and cred.password == "pw-b"
 
 
 def test_set_password_stores_index_urls_under_uvs_login_key(ring: IdxKeyring, dirs: Dirs) -> None:

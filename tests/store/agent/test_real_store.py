@@ -45,7 +45,9 @@ def test_lookups_follow_cli_writes_and_survive_an_unreadable_key(tmp_path: Path)
         # Another process writes: the agent sees it before answering.
         v.login(SVC, "bob", "pw-bob")
         assert client.get(SVC + "/simple/", "bob", path=sock) == ("bob", "pw-bob")
-        assert client.get(SVC + "/simple/", path=sock) is None  # now ambiguous
+        assert client.get(SVC + "/simple/", path=sock) == client.Ambiguous(
+            SVC + "/simple/", ("alice", "bob")
+        )
         v.logout(SVC, "bob")
         assert client.get(SVC + "/simple/", "bob", path=sock) is None
         # The agent answers from memory even when the key file cannot be read.
