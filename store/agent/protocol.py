@@ -2,7 +2,8 @@
 
 A frame is a 9-byte header -- the magic ``b"IDXA"``, one version byte and a big-endian 32-bit
 body length -- followed by a UTF-8 JSON object of at most :data:`MAX_BODY` bytes. A connection
-carries exactly one request frame and one reply frame, then closes. See docs/agent.md.
+carries exactly one request frame and one reply frame, then closes. The README's "Protocol
+(version 1)" documents it.
 
 This module is imported by the client on the keyring backend's import path: standard library
 only (json, struct, dataclasses -- which keyring has imported already), no I/O.
@@ -113,7 +114,7 @@ Request: TypeAlias = Get | ListEntries | Status | Login | Logout | Refresh | Loc
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """``status`` is one of :data:`STATUSES`; ``data`` is op-specific (see docs/agent.md)."""
+    """``status`` is one of :data:`STATUSES`; ``data`` is op-specific (see README, "Protocol")."""
 
     status: str
     data: dict[str, Any] = field(default_factory=dict, repr=False)
