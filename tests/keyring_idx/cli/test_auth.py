@@ -163,3 +163,28 @@ def test_corrupt_store_exits_2_naming_the_file(cli: Cli, dirs: Dirs) -> None:
     code, _, err = cli("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="x\n")
     assert code == 2 and str(dirs.store_file) in err and len(err.strip().splitlines()) == 1
     assert dirs.store_file.read_text() == before
+
+
+def test_passphrase_store_from_the_ci_passphrase_file(
+    cli: Cli, dirs: Dirs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("correct horse battery staple\n")
+    monkeypatch.setenv("IDX_AUTH_KEY_SOURCE", "passphrase")
+    monkeypatch.setenv("IDX_AUTH_PASSPHRASE_FILE", str(phrase))
+    assert cli("login", "https://h.example/", "-u", "a", "--password", "-", stdin="pw\n")[0] == 0
+    assert not dirs.key_file.exists()  # nothing but the passphrase opens it
+    assert cli("token", "https://h.example/", "-u", "a") == (0, "pw\n", "")
+    phrase.write_text("wrong horse\n")
+    code, out, err = cli("token", "https://h.example/", "-u", "a")
+    assert (code, out) == (2, "") and "wrong passphrase" in err and "horse" not in err
+    monkeypatch.delenv("IDX_AUTH_PASSPHRASE_FILE")
+    code, _, err = cli("token", "https://h.example/", "-u", "a")  # stdin is no terminal here
+    assert code == 2 and "IDX_AUTH_PASSPHRASE_FILE" in err
+
+
+def test_key_file_open_to_others_is_refused(cli: Cli, dirs: Dirs) -> None:
+    cli("login", "https://h.example/", "-u", "a", "--password", "-", stdin="pw\n")
+    dirs.key_file.chmod(0o644)
+    code, out, err = cli("token", "https://h.example/", "-u", "a")
+    assert (code, out) == (2, "") and "mode 0644" in err and str(dirs.key_file) in err
