@@ -153,7 +153,7 @@ def check_keyring(k: KeyringFacts, *, ours: str = OURS, this_install: str | None
             "no `keyring` command on PATH: with keyring-provider = subprocess uv has nothing "
             "to run, so it never reaches the store",
             f"put a `keyring` that can import keyring_idx on PATH ({where}), or "
-            "uv tool install keyring-idx",
+            "`uv tool install keyring-idx --with-executables-from keyring`",
         )
     cmd = f"`{k.command}`"
     if k.timed_out:
