@@ -12,12 +12,14 @@ command build the whole parser.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
-from keyring_idx.cli.base import CliError
+from keyring_idx.cli.base import CliError, importing
 from store.errors import StoreError
 
 # Order here is the order of `idx-auth --help`.
@@ -75,7 +77,8 @@ def _groups_for(argv: Sequence[str]) -> Sequence[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_groups_for(args_in))
+    with importing():
+        parser = build_parser(_groups_for(args_in))
     args = parser.parse_args(args_in)
     try:
         code: int = args.func(args)
@@ -86,3 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("idx-auth: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def entry() -> NoReturn:
+    """The ``idx-auth`` program: :func:`main`, then exit without the collector walking every
+    object once more on the way out (see :func:`keyring_idx.cli.base.importing`)."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
