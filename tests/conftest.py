@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,3 +51,11 @@ def dirs(isolated_home: Path) -> Dirs:
     from store.dirs import resolve_dirs
 
     return resolve_dirs()
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_gc() -> Iterator[None]:
+    """``idx-auth`` freezes the collector's view after its imports (cli.base.importing), which
+    suits a process that exits soon; in this long test process, hand the objects back."""
+    yield
+    gc.unfreeze()

@@ -1,5 +1,3 @@
-import sys
+from keyring_idx.cli import entry
 
-from keyring_idx.cli import main
-
-sys.exit(main())
+entry()

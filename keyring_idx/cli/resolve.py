@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from keyring_idx.cli.base import importing
 from keyring_idx.resolver.config import STRATEGIES
 
 
@@ -47,6 +48,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from keyring_idx.resolver.run import run
+    with importing():
+        # httpx imports its transport on the first client, from a worker thread, outside this
+        # block; httpcore is a hard dependency of httpx.
+        import httpcore  # noqa: F401
+
+        from keyring_idx.resolver.run import run
 
     return run(args)

@@ -12,6 +12,7 @@ import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -47,13 +48,23 @@ class PageResult:
     notes: tuple[str, ...] = ()
 
 
+# URL parsing is a fair share of Python's work per page; these pure functions are asked the
+# same few index URLs (and each page URL several times) over and over, so they are cached.
+
+
 def page_url(index: Index, name: str) -> str:
     """``<index>/<normalized-name>/`` with userinfo removed, as uv builds it."""
-    parts = urlsplit(strip_userinfo(index.url))
-    path = parts.path.rstrip("/") + f"/{name}/"
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+    head, path, query = _page_base(index.url)
+    return urlunsplit((head[0], head[1], path + f"/{name}/", query, ""))
 
 
+@lru_cache(maxsize=256)
+def _page_base(index_url: str) -> tuple[tuple[str, str], str, str]:
+    parts = urlsplit(strip_userinfo(index_url))
+    return (parts.scheme, parts.netloc), parts.path.rstrip("/"), parts.query
+
+
+@lru_cache(maxsize=4096)
 def origin(url: str) -> Origin:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -118,6 +119,7 @@ class Settings:
         )
 
 
+@lru_cache(maxsize=4096)  # asked for the same index URLs on every request
 def strip_userinfo(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:

@@ -1,14 +1,16 @@
 """Resolving requirements (no transitive dependencies yet) against the configured indexes.
 
 The index walk for one package is :func:`resolve_one`, over a :class:`PageFetcher` (the HTTP
-client, or a fake in tests); :func:`resolve_all` runs packages in parallel. Under ``first-index``
-a package's indexes are asked one after another (uv stops at the first answer); under the
-``unsafe-*`` strategies all of them at once. A dependency resolver can call :func:`resolve_one`
-per package as it discovers them.
+client, or a fake in tests); :func:`resolve_all` runs packages in parallel when the network is
+slow enough for that to pay. Under ``first-index`` a package's indexes are asked one after
+another (uv stops at the first answer); under the ``unsafe-*`` strategies, in parallel, all of
+them at once. A dependency resolver can call :func:`resolve_one` per package as it discovers
+them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -318,6 +320,12 @@ def _tried(indexes: Sequence[Index]) -> str:
     return "asked: " + ", ".join(_label(i) for i in indexes)
 
 
+# Pages slower than this on average mean a network worth waiting on in parallel. Faster (a
+# loopback or LAN index, a warm proxy), Python's own work per page (~0.5 ms) dominates and
+# threads only add GIL hand-offs: on loopback 8 threads take longer than one.
+SLOW_PAGE = 0.003
+
+
 def resolve_all(
     requirements: Sequence[str],
     settings: Settings,
@@ -326,18 +334,34 @@ def resolve_all(
     *,
     workers: int = 8,
     progress: Callable[[Result], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> list[Result]:
-    """Resolve each requirement; results in the order given."""
-    if not requirements:
-        return []
-    with (
-        ThreadPoolExecutor(max_workers=min(workers, len(requirements))) as outer,
-        ThreadPoolExecutor(max_workers=workers) as inner,
-    ):
-        futures = [
-            outer.submit(resolve_one, r, settings, target, fetcher, inner) for r in requirements
-        ]
-        results = [f.result() for f in futures]
+    """Resolve each requirement; results in the order given.
+
+    Requirements are resolved one after another while pages come back fast; once they do not
+    (the average page time after the first requirement, which pays for connecting, passes
+    :data:`SLOW_PAGE`), the rest run on ``workers`` threads, with the indexes of one package
+    asked at once under the ``unsafe-*`` strategies.
+    """
+    results: list[Result] = []
+    pages, spent = 0, 0.0
+    for text in requirements:
+        if workers > 1 and pages and spent / pages > SLOW_PAGE:
+            break
+        start = clock()
+        result = resolve_one(text, settings, target, fetcher)
+        if results:
+            spent += clock() - start
+            pages += len(getattr(result, "steps", ()))
+        results.append(result)
+    rest = requirements[len(results) :]
+    if rest:
+        with (
+            ThreadPoolExecutor(max_workers=min(workers, len(rest))) as outer,
+            ThreadPoolExecutor(max_workers=workers) as inner,
+        ):
+            futures = [outer.submit(resolve_one, r, settings, target, fetcher, inner) for r in rest]
+            results += [f.result() for f in futures]
     if progress is not None:
         for r in results:
             progress(r)

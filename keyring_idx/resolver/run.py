@@ -71,8 +71,8 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
 
 
 def _workers(env: dict[str, str]) -> int:
-    """Pages fetched at once: uv's UV_CONCURRENT_DOWNLOADS caps it; 8 threads are plenty for
-    Python, whose parsing holds the GIL anyway."""
+    """Pages fetched at once on a slow network (see resolve_all): uv's UV_CONCURRENT_DOWNLOADS
+    caps it; 8 threads are plenty for Python, whose parsing holds the GIL anyway."""
     try:
         return max(1, min(8, int(env.get("UV_CONCURRENT_DOWNLOADS", "8"))))
     except ValueError:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from keyring_idx.resolver.errors import IndexRequestError
 
@@ -112,15 +112,61 @@ def _hashes_from_fragment(fragment: str) -> tuple[tuple[str, str], ...]:
     return ()
 
 
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, for an absolute path."""
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        elif seg == ".":
+            if last:
+                out.append("")
+        else:
+            out.append(seg)
+    return "/".join(out)
+
+
+def _joiner(base: str) -> Callable[[str], str]:
+    """``urljoin(base, href)`` for the hrefs of one page. Pages link hundreds of files by
+    relative paths; those are joined here from the base parsed once (urljoin re-parses the
+    base for every link), anything else goes to urljoin."""
+    parts = urlsplit(base)
+    prefix = f"{parts.scheme}://{parts.netloc}"
+    directory = parts.path[: parts.path.rfind("/") + 1] or "/"
+    # urljoin's own quirks (empty segments dropped, an empty href keeps the base) stay its own.
+    fast = bool(parts.netloc) and "//" not in parts.path
+
+    def join(href: str) -> str:
+        if (
+            not fast
+            or not href
+            or href.startswith(("/", "?", "#"))
+            or "//" in href
+            or ":" in href.split("/", 1)[0]
+        ):
+            return urljoin(base, href)
+        path, sep, query = href.partition("?")
+        return prefix + _remove_dot_segments(directory + path) + sep + query
+
+    return join
+
+
 def parse_html(body: bytes, page_url: str) -> tuple[DistFile, ...]:
     base_href, anchors = _anchors(body.decode("utf-8", errors="replace"))
     base = urljoin(page_url, base_href) if base_href else page_url
+    join = _joiner(urldefrag(base).url)
     files: list[DistFile] = []
     for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
-        url, fragment = urldefrag(urljoin(base, href))
+        target, _, fragment = href.partition("#")
+        url = join(target)
         filename = unquote(url.rstrip("/").rsplit("/", 1)[-1])
         if "data-yanked" in attrs:
             yanked, reason = True, attrs.get("data-yanked") or None

@@ -4,6 +4,11 @@ The agent first (it holds the unlocked key and answers in well under a milliseco
 agent answers, the store file through :class:`store.vault.Vault`, opened on the first lookup
 only (most runs never need it). A store that cannot be read counts as empty; the reason is
 kept in ``problem`` for ``--explain`` and ``doctor``.
+
+Every 401/403/404 answered without credentials asks here (uv's rule), so a run over public or
+mixed indexes asks often: a missing agent socket or store file is found with a ``stat`` before
+anything heavier is imported (the agent client, and the vault with cryptography, cost more
+than a dozen page requests).
 """
 
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from store.dirs import Dirs, resolve_dirs
 from store.errors import StoreError
-from store.model import Credential
+
+if TYPE_CHECKING:
+    from store.model import Credential
 
 
 class _Lookup(Protocol):
@@ -39,6 +48,12 @@ class StoreSource:
         self._opened = False
         self.problem: str | None = None
         self._lock = threading.Lock()
+        self._dirs: Dirs | None = None
+
+    def _paths(self) -> Dirs:
+        if self._dirs is None:
+            self._dirs = resolve_dirs(self._env)
+        return self._dirs
 
     def _open(self) -> _Lookup | None:
         with self._lock:
@@ -61,9 +76,13 @@ class StoreSource:
         """The agent's answer; False when no agent answered (then read the file)."""
         if self._agent_down:
             return False
+        socket = self._paths().socket
+        if _missing(socket):  # what connecting would find, for the price of a stat
+            self._agent_down = True
+            return False
         from store.agent import client
 
-        reply = client.get(url, username, path=client.socket_path(self._env))
+        reply = client.get(url, username, path=str(socket))
         if reply is client.NOT_RUNNING:
             self._agent_down = True  # ask once per run, like uv caches its keyring calls
             return False
@@ -76,6 +95,8 @@ class StoreSource:
         answer = self._from_agent(url, username)
         if answer is not False:
             return answer
+        if self._opener is None and _missing(self._paths().store_file):
+            return None  # what the vault reads from a missing file: an empty store
         vault = self._open()
         if vault is None:
             return None
@@ -89,3 +110,14 @@ class StoreSource:
         if cred.scheme == "bearer":
             return None, cred.secret
         return cred.username, cred.secret
+
+
+def _missing(path: Path) -> bool:
+    """True only when ``path`` certainly does not exist; other failures are left to the reader."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False

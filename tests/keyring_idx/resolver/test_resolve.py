@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.utils import NormalizedName
 
@@ -92,6 +93,57 @@ def test_resolve_all_keeps_order_and_report_hides_secrets() -> None:
     text = json.dumps(doc) + table(results) + explain(results)
     assert "secret" not in text
     assert "=> x 1.0 from a" in explain(results)
+
+
+@dataclass
+class Clocked(Fake):
+    """A Fake whose pages take ``page_time`` on a fake clock, recording the asking thread."""
+
+    page_time: float = 0.0
+    now: float = 0.0
+    threads: dict[str, int] = field(default_factory=dict)
+
+    def page(self, index: Index, name: NormalizedName) -> PageResult:
+        self.now += self.page_time
+        self.threads[name] = threading.get_ident()
+        return super().page(index, name)
+
+    def clock(self) -> float:
+        return self.now
+
+
+NAMES = [f"p{i}" for i in range(12)]
+
+
+def _pages() -> dict[str, dict[str, tuple[int, list[str]]]]:
+    # Every other package is on the second index only: two pages for those.
+    return {
+        "a": {n: (200, ["1.0"]) for n in NAMES[::2]},
+        "b": {n: (200, ["2.0"]) for n in NAMES},
+    }
+
+
+def test_fast_pages_are_fetched_one_after_another_in_the_calling_thread() -> None:
+    fake = Clocked(_pages(), page_time=0.0005)
+    results = resolve_all(NAMES, settings(), TARGET, fake, workers=8, clock=fake.clock)
+    assert [r.name for r in results] == NAMES
+    assert set(fake.threads.values()) == {threading.get_ident()}
+
+
+def test_slow_pages_move_the_rest_to_worker_threads_keeping_the_order() -> None:
+    fake = Clocked(_pages(), page_time=0.040)
+    results = resolve_all(NAMES, settings(), TARGET, fake, workers=4, clock=fake.clock)
+    assert [r.name for r in results] == NAMES
+    assert [r.version for r in results if isinstance(r, Resolved)] == ["1.0", "2.0"] * 6
+    # The first pays for connecting and is not judged; the second shows the network is slow.
+    assert fake.threads["p0"] == fake.threads["p1"] == threading.get_ident()
+    assert all(fake.threads[n] != threading.get_ident() for n in NAMES[2:])
+
+
+def test_one_worker_never_starts_threads_even_when_slow() -> None:
+    fake = Clocked(_pages(), page_time=0.040)
+    resolve_all(NAMES, settings(), TARGET, fake, workers=1, clock=fake.clock)
+    assert set(fake.threads.values()) == {threading.get_ident()}
 
 
 def test_store_source_adapter_over_a_vault_without_agent() -> None:

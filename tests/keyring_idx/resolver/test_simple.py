@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urldefrag, urljoin
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from keyring_idx.resolver.errors import IndexRequestError
-from keyring_idx.resolver.simple import DistFile, parse_html, parse_json, parse_page
+from keyring_idx.resolver.simple import DistFile, _joiner, parse_html, parse_json, parse_page
 
 PAGE = "https://h/simple/foo/"
 
@@ -65,3 +68,17 @@ def test_parse_page_dispatches_on_content_type() -> None:
 def test_broken_json_is_an_index_error() -> None:
     with pytest.raises(IndexRequestError, match="PEP 691"):
         parse_json(b"{}", PAGE)
+
+
+_SEGMENT = st.sampled_from(
+    ["..", ".", "", "a", "b.whl", "...", ".x", "%2E", "c;d", "e?f=../g", "h#i"]
+)
+
+
+@given(
+    base=st.lists(_SEGMENT, max_size=5).map(lambda s: "https://h:8/" + "/".join(s)),
+    href=st.lists(_SEGMENT, max_size=6).map("/".join),
+)
+def test_relative_links_join_exactly_as_urljoin(base: str, href: str) -> None:
+    target = href.partition("#")[0]
+    assert _joiner(urldefrag(base).url)(target) == urldefrag(urljoin(base, target)).url

@@ -1,0 +1,58 @@
+"""StoreSource over a real store file and a real agent process, and the cheap paths when
+neither exists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from keyring_idx.resolver.store_source import StoreSource
+from store.dirs import resolve_dirs
+from store.vault import Vault
+from tests.store.agent.agentproc import agent_env, stop
+from tests.store.agent.test_real_store import start_real
+
+SVC = "https://idx.example/simple"
+
+
+def test_nothing_stored_and_no_agent_is_none_without_loading_the_vault(tmp_path: Path) -> None:
+    env = agent_env(tmp_path)
+    code = (
+        "import sys\n"
+        "from keyring_idx.resolver.store_source import StoreSource\n"
+        "s = StoreSource()\n"
+        f"print(s.lookup({SVC + '/foo/'!r}, None), s.problem)\n"
+        "print(sorted(m for m in sys.modules if m in ('store.vault', 'store.agent.client',"
+        " 'cryptography')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["None None", "[]"]
+
+
+def test_store_file_without_agent(tmp_path: Path) -> None:
+    env = agent_env(tmp_path)
+    Vault(resolve_dirs(env), env=env).login(SVC, "alice", "pw-alice")
+    source = StoreSource(env)
+    assert source.lookup(SVC + "/foo/", None) == ("alice", "pw-alice")
+    assert source.lookup("https://other.example/simple/foo/", None) is None
+    assert source.problem is None
+
+
+def _no_file_reads() -> Vault:
+    raise AssertionError("the agent runs: the store file must not be opened")
+
+
+def test_running_agent_answers(tmp_path: Path) -> None:
+    env = agent_env(tmp_path)
+    Vault(resolve_dirs(env), env=env).login(SVC, "alice", "pw-alice")
+    proc, _sock = start_real(tmp_path)
+    try:
+        source = StoreSource(env, opener=_no_file_reads)
+        assert source.lookup(SVC + "/foo/", "alice") == ("alice", "pw-alice")
+        assert source.lookup("https://other.example/simple/foo/", None) is None
+        assert source.problem is None
+    finally:
+        stop(proc)
