@@ -15,8 +15,12 @@ import socket
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from store.agent import protocol as p
+from store.agent import wire
+
+if TYPE_CHECKING:
+    from store.agent import protocol as p
 
 DEFAULT_TIMEOUT = 1.0
 _PEERCRED = struct.Struct("3i")
@@ -60,7 +64,17 @@ def request(
     message: p.Request, *, timeout: float = DEFAULT_TIMEOUT, path: str | None = None
 ) -> p.Reply:
     """Send one request and return the agent's reply; AgentUnavailable when nobody answers."""
+    from store.agent import protocol as p
+
     address = path or socket_path()
+    try:
+        return p.decode_reply(_exchange(p.encode_request(message), timeout, address))
+    except wire.ProtocolError as exc:
+        raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
+
+
+def _exchange(frame: bytes, timeout: float, address: str) -> bytes:
+    """One request frame out, one reply frame back."""
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     except (AttributeError, OSError) as exc:
@@ -74,9 +88,9 @@ def request(
         )
         if uid != os.getuid():
             raise AgentUnavailable(f"the agent socket {address} belongs to uid {uid}, not to you")
-        sock.sendall(p.encode_request(message))
-        return p.decode_reply(_read_frame(sock))
-    except (OSError, p.ProtocolError) as exc:
+        sock.sendall(frame)
+        return _read_frame(sock)
+    except (OSError, wire.ProtocolError) as exc:
         raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
     finally:
         sock.close()
@@ -88,10 +102,10 @@ def _read_frame(sock: socket.socket) -> bytes:
     while size is None or len(buffer) < size:
         chunk = sock.recv(65536 if size is None else size - len(buffer))
         if not chunk:
-            raise p.ProtocolError("the agent closed the connection before replying")
+            raise wire.ProtocolError("the agent closed the connection before replying")
         buffer += chunk
         if size is None:
-            size = p.frame_size(buffer)
+            size = wire.frame_size(buffer)
     return buffer[:size]
 
 
@@ -108,21 +122,30 @@ def get(
 
     A bearer entry without a username comes back with username ``""``.
     """
+    # Framing only, no message classes: this runs on every `keyring` lookup.
     try:
-        reply = request(p.Get(service, username), timeout=timeout, path=path)
-    except (AgentUnavailable, ValueError):
+        raw = _exchange(
+            wire.frame({"op": "get", "service": service, "username": username}),
+            timeout,
+            path or socket_path(),
+        )
+        reply = wire.read_body(raw)
+    except (AgentUnavailable, wire.ProtocolError, ValueError):  # ValueError: unencodable text
         return NOT_RUNNING
-    if reply.status == p.UNSUPPORTED:  # an agent of another protocol version: read the file
+    status, data = reply.get("status"), reply.get("data")
+    if not isinstance(data, dict):
+        data = {}
+    if status == wire.UNSUPPORTED:  # an agent of another protocol version: read the file
         return NOT_RUNNING
-    if reply.status == p.AMBIGUOUS:
-        names = reply.data.get("usernames")
+    if status == wire.AMBIGUOUS:
+        names = data.get("usernames")
         if isinstance(names, list) and all(isinstance(n, str) for n in names):
-            return Ambiguous(str(reply.data.get("service") or service), tuple(names))
+            return Ambiguous(str(data.get("service") or service), tuple(names))
         return None
-    if not reply.ok:
+    if status != wire.OK:
         return None
-    user = reply.data.get("username")
-    secret = reply.data.get("secret")
+    user = data.get("username")
+    secret = data.get("secret")
     if not isinstance(secret, str) or not (user is None or isinstance(user, str)):
         return None
     return (user or "", secret)

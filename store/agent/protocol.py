@@ -1,53 +1,77 @@
-"""The agent's wire protocol: framing and messages. Pure: bytes in, values out.
+"""The agent's messages: typed requests and replies over the framing of
+:mod:`store.agent.wire`. Pure: bytes in, values out.
 
-A frame is a 9-byte header -- the magic ``b"IDXA"``, one version byte and a big-endian 32-bit
-body length -- followed by a UTF-8 JSON object of at most :data:`MAX_BODY` bytes. A connection
-carries exactly one request frame and one reply frame, then closes. The README's "Protocol
-(version 1)" documents it.
-
-This module is imported by the client on the keyring backend's import path: standard library
-only (json, struct, dataclasses -- which keyring has imported already), no I/O.
+The README's "Protocol (version 1)" documents both. The server and the CLI use these records;
+the keyring backend's hot path does not need them (``client.get`` speaks :mod:`wire` directly).
 """
 
 from __future__ import annotations
 
-import json
-import struct
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-MAGIC = b"IDXA"
-VERSION = 1
-HEADER = struct.Struct(">4sBI")
-HEADER_SIZE = HEADER.size
-# A request carries at most a URL, a username and a secret; 64 KiB leaves room for `list`
-# replies of a few hundred entries while bounding what a client can make the agent buffer.
-MAX_BODY = 64 * 1024
+from store.agent.wire import (
+    AMBIGUOUS,
+    FAILED,
+    FORBIDDEN,
+    HEADER,
+    HEADER_SIZE,
+    INVALID,
+    LOCKED,
+    MAGIC,
+    MAX_BODY,
+    NOT_FOUND,
+    OK,
+    STATUSES,
+    UNSUPPORTED,
+    VERSION,
+    ProtocolError,
+    UnsupportedError,
+    frame,
+    frame_size,
+    parse_header,
+    read_body,
+)
+
+__all__ = [
+    "AMBIGUOUS",
+    "FAILED",
+    "FORBIDDEN",
+    "HEADER",
+    "HEADER_SIZE",
+    "INVALID",
+    "LOCKED",
+    "MAGIC",
+    "MAX_BODY",
+    "NOT_FOUND",
+    "OK",
+    "STATUSES",
+    "UNSUPPORTED",
+    "VERSION",
+    "Get",
+    "ListEntries",
+    "Lock",
+    "Login",
+    "Logout",
+    "ProtocolError",
+    "Refresh",
+    "Reply",
+    "Request",
+    "Status",
+    "Unlock",
+    "UnsupportedError",
+    "decode_reply",
+    "decode_request",
+    "encode_reply",
+    "encode_request",
+    "frame",
+    "frame_size",
+    "parse_header",
+    "reply_error",
+    "reply_ok",
+]
 
 Scheme: TypeAlias = Literal["basic", "bearer"]
-
-# Reply status values. `ok` carries data; the others carry a message for a person.
-OK = "ok"
-NOT_FOUND = "not_found"  # nothing matched (get), nothing to remove (logout)
-LOCKED = "locked"  # the store is locked: run `idx-auth unlock`
-AMBIGUOUS = "ambiguous"  # several usernames match equally well
-INVALID = "invalid"  # malformed request, bad URL, bad field
-FORBIDDEN = "forbidden"  # peer uid refused
-UNSUPPORTED = "unsupported"  # unknown op or protocol version
-FAILED = "failed"  # the store failed (unreadable file, wrong passphrase, I/O error)
-STATUSES = frozenset({OK, NOT_FOUND, LOCKED, AMBIGUOUS, INVALID, FORBIDDEN, UNSUPPORTED, FAILED})
-
-
-class ProtocolError(Exception):
-    """Bytes that are not a valid frame or message. The message never quotes the body."""
-
-    status = INVALID
-
-
-class UnsupportedError(ProtocolError):
-    """A well-formed frame of another protocol version, or an op this side does not know."""
-
-    status = UNSUPPORTED
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -133,53 +157,6 @@ def reply_error(status: str, message: str) -> Reply:
     return Reply(status, {}, message)
 
 
-# --- framing --------------------------------------------------------------------------------
-
-
-def frame(body: dict[str, Any]) -> bytes:
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(raw) > MAX_BODY:
-        raise ProtocolError(f"message of {len(raw)} bytes exceeds the {MAX_BODY}-byte limit")
-    return HEADER.pack(MAGIC, VERSION, len(raw)) + raw
-
-
-def parse_header(header: bytes) -> int:
-    """The body length announced by a 9-byte header; ProtocolError for anything else."""
-    if len(header) != HEADER_SIZE:
-        raise ProtocolError("truncated header")
-    magic, version, length = HEADER.unpack(header)
-    if magic != MAGIC:
-        raise ProtocolError("not an idx-auth agent frame (bad magic)")
-    if version != VERSION:
-        raise UnsupportedError(f"protocol version {version} is not supported (ours: {VERSION})")
-    if length > MAX_BODY:
-        raise ProtocolError(f"message of {length} bytes exceeds the {MAX_BODY}-byte limit")
-    return int(length)
-
-
-def frame_size(buffer: bytes) -> int | None:
-    """Total size of the frame at the start of ``buffer``, or None while the header is partial."""
-    if len(buffer) < HEADER_SIZE:
-        # Reject junk as soon as the magic cannot match, instead of waiting for 9 bytes.
-        if not MAGIC.startswith(buffer[: len(MAGIC)]):
-            raise ProtocolError("not an idx-auth agent frame (bad magic)")
-        return None
-    return HEADER_SIZE + parse_header(buffer[:HEADER_SIZE])
-
-
-def _body(frame_bytes: bytes) -> dict[str, Any]:
-    size = frame_size(frame_bytes)
-    if size is None or len(frame_bytes) != size:
-        raise ProtocolError("frame length does not match its header")
-    try:
-        value = json.loads(frame_bytes[HEADER_SIZE:].decode())
-    except (UnicodeDecodeError, ValueError):
-        raise ProtocolError("message body is not UTF-8 JSON") from None
-    if not isinstance(value, dict):
-        raise ProtocolError("message body is not a JSON object")
-    return value
-
-
 # --- request encoding -----------------------------------------------------------------------
 
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -212,7 +189,7 @@ def _text(body: dict[str, Any], name: str, *, optional: bool) -> str | None:
 
 
 def decode_request(frame_bytes: bytes) -> Request:
-    body = _body(frame_bytes)
+    body = read_body(frame_bytes)
     op = body.get("op")
     if not isinstance(op, str) or op not in _FIELDS:
         if isinstance(op, str):
@@ -266,7 +243,7 @@ def encode_reply(reply: Reply) -> bytes:
 
 
 def decode_reply(frame_bytes: bytes) -> Reply:
-    body = _body(frame_bytes)
+    body = read_body(frame_bytes)
     status = body.get("status")
     data = body.get("data", {})
     message = body.get("message", "")
