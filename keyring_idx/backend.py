@@ -18,6 +18,7 @@ raising NotImplementedError; ``all`` keeps them as plain entries in the store.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -136,6 +137,11 @@ def index_service(service: str) -> ServiceUrl | None:
 
 def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
     """``(username, secret)`` for a lookup, or None. Never raises."""
+    # The first lookup imports the store (modules, classes: objects that live as long as the
+    # process); pausing the cyclic collector meanwhile spares it walking them over and over.
+    # It is switched back on before returning, whatever happens.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         from store.dirs import resolve_dirs
 
@@ -147,6 +153,9 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
     except Exception as exc:
         _report(exc)
         return None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:

@@ -251,3 +251,18 @@ def test_entries_with_a_refresh_provider_go_through_store_refresh(
     # expired, and its provider cannot refresh it: nothing, and no exception
     assert ring.get_password("https://stale.example/simple/", "aws") is None
     assert ring.get_credential("https://stale.example/simple/", None) is None
+
+
+def test_a_lookup_leaves_the_garbage_collector_as_it_found_it(ring: IdxKeyring, dirs: Dirs) -> None:
+    import gc
+
+    login(dirs, "https://h.example/", "alice", "pw")
+    assert gc.isenabled()
+    assert ring.get_password("https://h.example/", "alice") == "pw"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert ring.get_password("https://h.example/", "nobody") is None
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
