@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from keyring_idx.doctor.model import AgentFacts, StoreFacts
+from keyring_idx.doctor.model import AgentFacts, StoreFacts, UvPlaintextFacts
 from keyring_idx.resolver.config import CliOptions, Layer, Settings, build_settings
 from keyring_idx.resolver.config_files import Project, read_layers, read_project
 from store import keys
@@ -39,6 +39,26 @@ def no_prompt(env: Mapping[str, str]) -> keys.PassphraseReader:
 
 def open_vault(env: Mapping[str, str]) -> Vault:
     return Vault(resolve_dirs(env), passphrase=no_prompt(env), env=env)
+
+
+def uv_plaintext_facts(env: Mapping[str, str]) -> UvPlaintextFacts:
+    """What uv's own plaintext store holds: names only, never secrets."""
+    from store import plaintext
+
+    home = Path(env.get("HOME") or Path.home())
+    path = plaintext.uv_store_path(env, home)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return UvPlaintextFacts(str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        return UvPlaintextFacts(str(path), error=type(exc).__name__)
+    try:
+        creds = plaintext.decode(text)
+    except plaintext.PlaintextError as exc:
+        return UvPlaintextFacts(str(path), error=str(exc))
+    names = tuple(f"{c.username}@{c.service}" if c.username else c.service for c in creds)
+    return UvPlaintextFacts(str(path), names)
 
 
 def agent_facts(env: Mapping[str, str]) -> AgentFacts:

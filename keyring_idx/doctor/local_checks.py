@@ -10,6 +10,7 @@ from keyring_idx.doctor.model import (
     KeyringFacts,
     ProviderFacts,
     StoreFacts,
+    UvPlaintextFacts,
 )
 
 #: Backends that answer at once and never ask anybody anything; every other one may prompt
@@ -85,6 +86,27 @@ def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
             "idx-auth refresh (for entries with a token provider), else idx-auth login them again",
         )
     return Check("store", "ok", f"{what} (key source: {store.key_source}); all decrypt")
+
+
+def check_uv_plaintext(uv: UvPlaintextFacts) -> Check:
+    name = "uv-plaintext"
+    if uv.error is not None:
+        return Check(
+            name,
+            "warn",
+            f"uv's plaintext store {uv.path} cannot be read ({uv.error}); uv ignores it",
+            f"fix or remove {uv.path}",
+        )
+    if not uv.services:
+        return Check(name, "ok", f"no credentials in uv's plaintext store ({uv.path})")
+    shown = ", ".join(uv.services[:3]) + (", ..." if len(uv.services) > 3 else "")
+    return Check(
+        name,
+        "warn",
+        f"uv's plaintext store {uv.path} holds {_plural(len(uv.services), 'credential')} in "
+        f"clear ({shown}); uv uses them before asking keyring, so they shadow the store",
+        f"idx-auth import {uv.path}, check with `idx-auth list`, then delete {uv.path}",
+    )
 
 
 def check_agent(agent: AgentFacts, store: StoreFacts) -> Check:

@@ -62,6 +62,16 @@ class StoreFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class UvPlaintextFacts:
+    """uv's own plaintext ``credentials.toml`` (``uv auth login``), which uv reads before
+    keyring."""
+
+    path: str
+    services: tuple[str, ...] = ()  # user@service of its entries; never their secrets
+    error: str | None = None  # unreadable or invalid (uv then ignores it for installs)
+
+
+@dataclass(frozen=True, slots=True)
 class AgentFacts:
     socket: str
     running: bool

@@ -30,7 +30,11 @@ def diagnose(
     """Every check, in the order uv depends on them. Never prompts, never prints."""
     agent = gather.agent_facts(env)
     store, doc = gather.store_facts(env, now or datetime.now(UTC))
-    checks = [local_checks.check_store(store, agent), local_checks.check_agent(agent, store)]
+    checks = [
+        local_checks.check_store(store, agent),
+        local_checks.check_agent(agent, store),
+        local_checks.check_uv_plaintext(gather.uv_plaintext_facts(env)),
+    ]
     checks.append(
         local_checks.check_keyring(
             keyring_cmd.keyring_facts(env, timeout=keyring_timeout),

@@ -133,7 +133,7 @@ def test_all_fixed(
     out, err = capsys.readouterr()
     assert out == ""
     assert "ok    username[private]: uv knows user aws" in err
-    assert err.strip().splitlines()[-1] == "doctor: 0 fail, 1 warn, 9 ok"
+    assert err.strip().splitlines()[-1] == "doctor: 0 fail, 1 warn, 10 ok"
 
 
 def test_wrong_secret_is_a_401_with_our_credential(
@@ -288,3 +288,29 @@ def test_an_expired_token_in_the_store(
     _, checks = doctor(capsys, "--project", str(project(tmp_path, server)), "--no-probe")
     store = checks["store"]
     assert store["verdict"] == "warn" and f"aws@{server.base}/private" in store["detail"]
+
+
+def test_uvs_own_plaintext_store_is_named_as_shadowing_ours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    uv = str(Path(sys.executable).parent / "uv")
+    uv_dir = tmp_path / "uv-creds"
+    monkeypatch.setenv("UV_CREDENTIALS_DIR", str(uv_dir))
+    code, checks = doctor(capsys, "--no-probe")
+    assert code == 0 and checks["uv-plaintext"]["verdict"] == "ok"
+    subprocess.run(
+        [uv, "auth", "login", "https://pkgs.example.com/simple/", "-u", "ci", "--password", "-"],
+        input="plaintext-pw\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    code, checks = doctor(capsys, "--no-probe")
+    found = checks["uv-plaintext"]
+    assert code == 0  # a warning, not a failure
+    assert found["verdict"] == "warn"
+    assert "ci@https://pkgs.example.com/" in found["detail"] and "idx-auth import" in found["fix"]
+    assert "plaintext-pw" not in json.dumps(checks)

@@ -127,3 +127,17 @@ def test_expired_credentials_are_named() -> None:
 def test_provider_unset_fails_when_an_index_depends_on_the_store() -> None:
     check = check_provider(ProviderFacts(None, private_indexes=2, store_indexes=2))
     assert check.verdict == "fail" and "credential for 2 indexes" in check.detail
+
+
+def test_uv_plaintext_store_verdicts() -> None:
+    from keyring_idx.doctor.local_checks import check_uv_plaintext
+    from keyring_idx.doctor.model import UvPlaintextFacts
+
+    assert check_uv_plaintext(UvPlaintextFacts("/p/credentials.toml")).verdict == "ok"
+    many = check_uv_plaintext(
+        UvPlaintextFacts("/p/credentials.toml", ("a@https://h/", "b@https://h/", "https://t/", "x"))
+    )
+    assert many.verdict == "warn" and "4 credentials" in many.detail and ", ..." in many.detail
+    assert "idx-auth import /p/credentials.toml" in many.fix
+    broken = check_uv_plaintext(UvPlaintextFacts("/p/credentials.toml", error="not valid TOML"))
+    assert broken.verdict == "warn" and "uv ignores it" in broken.detail
