@@ -3,17 +3,22 @@
 Everything happens in ./.demo (HOME and the XDG dirs point there): pypiserver with an htpasswd
 file on a free 127.0.0.1 port, `idx-auth login`, a look at the store, `idx-auth setup keyring`,
 an upload with twine whose password comes from the store, and `uv pip install
---keyring-provider subprocess` into a fresh venv. Each command is printed before it runs.
+--keyring-provider subprocess` into a fresh venv; then the credential agent answering a lookup
+from memory. Each command is printed before it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from demo.localindex import BIN, serve, write_htpasswd, write_wheel
@@ -60,6 +65,27 @@ def step(argv: list[str], env: dict[str, str], *, stdin: str | None = None, note
     if result.returncode != 0:
         raise SystemExit(f"demo: `{shown}` failed with exit code {result.returncode}")
     return result.stdout
+
+
+@contextlib.contextmanager
+def running_agent(idx_auth: str, env: dict[str, str]) -> Iterator[None]:
+    """``idx-auth agent`` in the background until the block ends, then stopped by its pid."""
+    print(f"\n$ idx-auth agent &    # log in {ROOT.name}/agent.log", flush=True)
+    with open(ROOT / "agent.log", "wb") as log:
+        agent = subprocess.Popen(
+            [idx_auth, "agent"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    try:
+        socket = ROOT / "run" / "idx-auth" / "agent.sock"
+        deadline = time.monotonic() + 20
+        while not socket.exists():
+            if agent.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"demo: the agent did not start; see {ROOT / 'agent.log'}")
+            time.sleep(0.05)
+        yield
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=20)
 
 
 def main() -> int:
@@ -126,7 +152,14 @@ def main() -> int:
         )
         module = PKG.replace("-", "_")
         step([str(venv / "bin" / "python"), "-c", f"import {module}; print({module}.hello())"], env)
-    print("\npypiserver stopped; everything is in .demo/ (delete it when done)")
+        with running_agent(idx_auth, env):
+            step([idx_auth, "status"], env, note="the agent holds the unlocked key")
+            step(
+                [keyring, "get", index.simple, USER],
+                env,
+                note="answered by the agent from memory, no decryption in this process",
+            )
+    print("\npypiserver and the agent stopped; everything is in .demo/ (delete it when done)")
     return 0
 
 
