@@ -30,5 +30,12 @@ test: lint typecheck unit
 demo: $(STAMP)
 	$(BIN)/python -m demo
 
+# Each prints us against the peer, measured in one run; resolve needs nginx (apt-get install nginx).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.store
+	$(BIN)/python -m benchmarks.keyring_get
+	$(BIN)/python -m benchmarks.agent_load
+	$(BIN)/python -m benchmarks.resolve
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
