@@ -224,9 +224,11 @@ def ambiguity_hint(service: str, usernames: tuple[str, ...]) -> str:
 def _report(exc: Exception) -> None:
     global _warned_store
     try:
-        log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, exc)
         from store.errors import StoreError
 
+        # Our errors are written to be shown; a foreign one's text might quote a secret.
+        shown = str(exc) if isinstance(exc, StoreError) else "(details withheld)"
+        log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, shown)
         if isinstance(exc, StoreError) and not _warned_store:
             _warned_store = True
             print(f"idx-auth: credential store unavailable: {exc}", file=sys.stderr)

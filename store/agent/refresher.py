@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from store.errors import KeyUnavailableError
+from store.errors import KeyUnavailableError, StoreError
 from store.model import Entry
 from store.refresh import entries, roster
 from store.refresh.entries import EntryRefresh
@@ -121,7 +121,10 @@ class Refresher:
                 # once per distinct problem, not once a second.
                 wake = None
                 if repr(exc) != complaint:
-                    log.exception("token refresh round failed")
+                    # Our own errors are written to be shown; a foreign one's text might quote
+                    # a response or a setting, so only its type is logged.
+                    detail = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
+                    log.error("token refresh round failed: %s", detail)
                 complaint = repr(exc)
             wait = self.rescan
             if wake is not None:
