@@ -48,12 +48,18 @@ class Index:
         return strip_userinfo(self.url)
 
 
+NON_INDEX_SOURCES = ("git", "path", "url", "workspace")
+
+
 @dataclass(frozen=True, slots=True)
 class SourcePin:
-    """``tool.uv.sources`` entry naming an index, optionally for a marker only."""
+    """``tool.uv.sources`` entry, optionally for a marker only: an index by name, or (``index``
+    None) another kind of source (``kind``: git, path, url, workspace) that uv takes the
+    package from instead of any index."""
 
-    index: str
+    index: str | None
     marker: str | None = None
+    kind: str = "index"
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +242,8 @@ def _layer_values(layer: Layer) -> tuple[list[Index], list[str], str | None, Map
 
 
 def parse_sources(table: Mapping[str, Any], origin: str) -> dict[str, tuple[SourcePin, ...]]:
-    """``tool.uv.sources``: index pins only; other source kinds are reported, not resolved."""
+    """``tool.uv.sources``: index pins; git, path, url and workspace sources are kept as such
+    (the requirement is then reported as not coming from an index)."""
     from packaging.utils import canonicalize_name
 
     pins: dict[str, tuple[SourcePin, ...]] = {}
@@ -244,13 +251,19 @@ def parse_sources(table: Mapping[str, Any], origin: str) -> dict[str, tuple[Sour
         entries = value if isinstance(value, list) else [value]
         result: list[SourcePin] = []
         for entry in entries:
-            if not isinstance(entry, Mapping) or not isinstance(entry.get("index"), str):
-                raise ConfigError(
-                    f"tool.uv.sources.{name} in {origin} is not an index pin; "
-                    'idx-auth resolve handles only { index = "name" } sources'
-                )
+            if not isinstance(entry, Mapping):
+                raise ConfigError(f"tool.uv.sources.{name} in {origin} must be a table")
             marker = entry.get("marker")
-            result.append(SourcePin(index=entry["index"], marker=marker))
+            if isinstance(entry.get("index"), str):
+                result.append(SourcePin(index=entry["index"], marker=marker))
+                continue
+            kind = next((k for k in NON_INDEX_SOURCES if k in entry), None)
+            if kind is None:
+                raise ConfigError(
+                    f"tool.uv.sources.{name} in {origin} names no source "
+                    f"(expected one of index, {', '.join(NON_INDEX_SOURCES)})"
+                )
+            result.append(SourcePin(index=None, marker=marker, kind=kind))
         pins[canonicalize_name(name)] = tuple(result)
     return pins
 

@@ -43,7 +43,8 @@ def classify(status: int, index: Index, strategy: Strategy) -> Outcome:
 def indexes_for(
     name: NormalizedName, settings: Settings, markers: Mapping[str, str]
 ) -> tuple[tuple[Index, ...], str]:
-    """The indexes to search for ``name`` and why: a matching sources pin, else the search order."""
+    """The indexes to search for ``name`` and why: a matching sources pin, else the search order.
+    No indexes when the matching pin is a git, path, url or workspace source."""
     pins = settings.sources.get(name, ())
     for pin in pins:
         if pin.marker is not None:
@@ -58,6 +59,9 @@ def indexes_for(
             why = f"pinned by tool.uv.sources to index {pin.index!r} (marker {pin.marker})"
         else:
             why = f"pinned by tool.uv.sources to index {pin.index!r}"
+        if pin.index is None:
+            # uv takes it from a git repository, a path, a URL or the workspace: no index.
+            return (), f"tool.uv.sources gives it a {pin.kind} source, not an index"
         return (settings.named(pin.index),), why
     why = "search order" + (" (no sources pin matches the target)" if pins else "")
     return settings.search_order(), why

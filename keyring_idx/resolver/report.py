@@ -28,6 +28,11 @@ def to_json(results: Sequence[Result]) -> dict[str, Any]:
             for r in results
             if isinstance(r, Unresolved)
         ],
+        "skipped": [
+            {"requirement": r.requirement, "reason": r.reason}
+            for r in results
+            if isinstance(r, Skipped)
+        ],
     }
 
 
@@ -37,7 +42,7 @@ def table(results: Sequence[Result]) -> str:
         if isinstance(r, Resolved):
             rows.append((r.name, r.version, r.index.name or r.index.display_url, r.credential))
         elif isinstance(r, Skipped):
-            rows.append((r.name, "-", "(skipped: marker)", "-"))
+            rows.append((r.name, "-", f"(skipped: {r.label})", "-"))
         else:
             rows.append((r.name or r.requirement, "-", "(unresolved)", "-"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

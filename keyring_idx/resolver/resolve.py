@@ -72,11 +72,13 @@ class Unresolved:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A requirement whose marker excludes the target environment."""
+    """A requirement no index is asked for: its marker excludes the target environment, or
+    ``tool.uv.sources`` gives it a git, path, url or workspace source."""
 
     requirement: str
     name: NormalizedName
     reason: str
+    label: str = "marker"  # what the table shows: "marker", or the kind of source
 
 
 Result = Resolved | Unresolved | Skipped
@@ -133,6 +135,8 @@ def resolve_one(
         indexes, why = indexes_for(name, settings, target.markers)
     except ConfigError as exc:
         return Unresolved(text, name, str(exc))
+    if not indexes:
+        return Skipped(text, name, why, label="not from an index")
     if settings.strategy == "first-index":
         return _first_index(text, req, name, indexes, why, settings, target, fetcher)
     answers: Sequence[_Answer]

@@ -166,3 +166,47 @@ def test_store_source_adapter_over_a_vault_without_agent() -> None:
     failing = StoreSource({}, opener=broken, use_agent=False)
     assert failing.lookup("https://h/", None) is None
     assert failing.problem is not None and "cannot decrypt" in failing.problem
+
+
+def test_git_path_url_and_workspace_sources_are_skipped_not_asked() -> None:
+    from keyring_idx.resolver.config import parse_sources
+
+    sources = parse_sources(
+        {
+            "mylib": {"git": "https://git.example/mylib", "tag": "v1"},
+            "tool": {"path": "../tool", "editable": True},
+            "member": {"workspace": True},
+            "split": [
+                {"index": "a", "marker": "sys_platform == 'linux'"},
+                {"path": "../split", "marker": "sys_platform == 'darwin'"},
+            ],
+        },
+        "pyproject.toml",
+    )
+    s = Settings(indexes=(A, B), sources=sources)
+    fake = Fake({"a": {"split": (200, ["2.0"])}, "b": {}})
+    results = [resolve_one(r, s, TARGET, fake) for r in ("mylib", "tool", "member", "split")]
+    skipped = results[:3]
+    assert all(isinstance(r, Skipped) and "source, not an index" in r.reason for r in skipped)
+    assert [r.reason.split(" gives it a ")[1].split()[0] for r in skipped] == [  # type: ignore[union-attr]
+        "git",
+        "path",
+        "workspace",
+    ]
+    split = results[3]
+    assert isinstance(split, Resolved) and split.version == "2.0"  # linux: the index pin
+    mac = make_target("3.12", "macos")
+    assert isinstance(resolve_one("split", s, mac, fake), Skipped)
+    doc = to_json(results)
+    assert [x["requirement"] for x in doc["skipped"]] == ["mylib", "tool", "member"]
+    assert "(skipped: not from an index)" in table(results)
+
+
+def test_a_source_table_that_names_no_source_is_an_error() -> None:
+    import pytest
+
+    from keyring_idx.resolver.config import parse_sources
+    from keyring_idx.resolver.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="names no source"):
+        parse_sources({"x": {"branch": "main"}}, "pyproject.toml")
