@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -77,3 +78,21 @@ def wait_for(predicate: Callable[[], bool], limit: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def concurrent_answers(argv: list[str], env: dict[str, str], times: int) -> list[str]:
+    """Run ``argv`` ``times`` times at once; each run's stdout (or its failure)."""
+    answers: list[str] = []
+
+    def once() -> None:
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        )
+        answers.append(done.stdout.strip() if done.returncode == 0 else f"failed: {done.stderr}")
+
+    threads = [threading.Thread(target=once) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return answers

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.refreshkit import USER, Setup, wait_for
+from tests.e2e.conftest import tool
+from tests.e2e.refreshkit import USER, Setup, concurrent_answers, wait_for
 from tests.e2e.token_index import PROJECT, TokenIndex, token_index
 from tests.store.agent.agentproc import stop
 from tests.store.refresh.authority import (
@@ -169,17 +170,8 @@ def test_without_agent_an_expired_token_is_refreshed_once_on_lookup(
     first = next(iter(auth.issued))
     wait_for(lambda: not auth.is_valid(first), 10, "the token to expire")
     # Several lookups at once, no agent: they take turns under the store lock, one fetches.
-    results: list[str] = []
-
-    def token() -> None:
-        done = setup.idx("token", f"{index.url}/simple/{PROJECT}/", "-u", USER)
-        results.append(done.stdout.strip() if done.returncode == 0 else f"failed: {done.stderr}")
-
-    threads = [threading.Thread(target=token) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    argv = [tool("idx-auth"), "token", f"{index.url}/simple/{PROJECT}/", "-u", USER]
+    results = concurrent_answers(argv, setup.env, 6)
     assert len(set(results)) == 1, results
     fresh = results[0]
     assert fresh != first and auth.is_valid(fresh) and fetch_page(index, fresh) == 200

@@ -9,7 +9,6 @@ username in the index URL; ``keyringrc.cfg`` in the test's XDG_CONFIG_HOME selec
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import run, tool
-from tests.e2e.refreshkit import USER, Setup, wait_for
+from tests.e2e.refreshkit import USER, Setup, concurrent_answers, wait_for
 from tests.e2e.token_index import PROJECT, VERSION, TokenIndex, token_index
 from tests.store.agent.agentproc import stop
 from tests.store.refresh.authority import Authority, authority
@@ -101,17 +100,8 @@ def test_keyring_without_agent_refreshes_an_expired_token(
     first = next(iter(auth.issued))
     wait_for(lambda: not auth.is_valid(first), 10, "the token to expire")
     # Several `keyring get` at once: they take turns under the store lock; one fetches.
-    answers: list[str] = []
-
-    def keyring_get() -> None:
-        done = run([tool("keyring"), "get", f"{index.url}/simple/{PROJECT}/", USER], env=setup.env)
-        answers.append(done.stdout.strip() if done.returncode == 0 else f"failed: {done.stderr}")
-
-    threads = [threading.Thread(target=keyring_get) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    argv = [tool("keyring"), "get", f"{index.url}/simple/{PROJECT}/", USER]
+    answers = concurrent_answers(argv, setup.env, 4)
     assert len(set(answers)) == 1, answers
     fresh = answers[0]
     assert fresh != first and auth.is_valid(fresh) and auth.count() == 2
