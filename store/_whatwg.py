@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 __all__ = ["UrlParts", "UrlSyntaxError", "split_url"]
@@ -350,6 +349,8 @@ def _to_unicode(label: str) -> str:
 def _check_unicode_labels(labels: list[str]) -> None:
     """UTS 46 validity checks WHATWG turns on: no leading combining mark, CheckJoiners,
     CheckBidi (all labels, once any label is right-to-left)."""
+    import unicodedata  # only international names get here; ASCII lookups skip the import
+
     import idna.core
 
     bad = UrlSyntaxError("invalid international domain name", "check the host name")
