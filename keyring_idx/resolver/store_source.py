@@ -24,10 +24,27 @@ from store.errors import StoreError
 
 if TYPE_CHECKING:
     from store.model import Credential
+    from store.vault import Vault
 
 
 class _Lookup(Protocol):
     def lookup(self, url: str, username: str | None) -> Credential | None: ...
+
+
+class _Refreshing:
+    """The store as the keyring backend reads it without an agent: a token with a provider
+    that is expired or nearly so is refreshed once, under the store lock, before it is used
+    (``store.refresh.entries.lookup``), so the resolver never sends a stale token."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+
+    def lookup(self, url: str, username: str | None) -> Credential | None:
+        from datetime import UTC, datetime
+
+        from store.refresh import entries
+
+        return entries.lookup(self._vault, url, username, now=datetime.now(UTC))
 
 
 class StoreSource:
@@ -65,7 +82,7 @@ class StoreSource:
                     else:
                         from store.vault import Vault
 
-                        self._vault = Vault(env=self._env)
+                        self._vault = _Refreshing(Vault(env=self._env))
                 except (StoreError, OSError) as exc:
                     self.problem = f"the credential store could not be opened: {exc}"
             return self._vault

@@ -3,12 +3,13 @@ neither exists."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from keyring_idx.resolver.store_source import StoreSource
-from store.dirs import resolve_dirs
+from store.dirs import Dirs, resolve_dirs
 from store.vault import Vault
 from tests.store.agent.agentproc import agent_env, stop
 from tests.store.agent.test_real_store import start_real
@@ -56,3 +57,28 @@ def test_running_agent_answers(tmp_path: Path) -> None:
         assert source.problem is None
     finally:
         stop(proc)
+
+
+def test_without_an_agent_an_expired_token_is_refreshed_before_use(dirs: Dirs) -> None:
+    # The resolver reads the store like the keyring backend does: a token past its lifetime is
+    # renewed through its provider first, never sent stale.
+    import shlex
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    from store.refresh import entries
+    from store.refresh.spec import ProviderSpec
+    from store.vault import Vault
+
+    counter = dirs.data.parent / "minted"
+    script = (
+        "import pathlib,sys; p=pathlib.Path(sys.argv[1]); "
+        "n=int(p.read_text() or 0)+1 if p.exists() else 1; p.write_text(str(n)); print(f'tok-{n}')"
+    )
+    command = shlex.join([sys.executable, "-c", script, str(counter)])
+    spec = ProviderSpec.build("command", {"command": command, "ttl": "60"})
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    entries.login(Vault(dirs), "https://h.example/", "ci", spec, now=long_ago)
+    source = StoreSource(dict(os.environ), use_agent=False)
+    assert source.lookup("https://h.example/simple/pkg/", "ci") == ("ci", "tok-2")
+    assert source.lookup("https://h.example/simple/pkg/", "ci") == ("ci", "tok-2")  # still valid
