@@ -121,18 +121,6 @@ class Vault:
         found = service.select(entries, url, username, key=_entry_key)
         return None if found is None else self.reveal(doc, found)
 
-    def lookup_plain(self, name: str, username: str | None) -> Credential | None:
-        """A plain keyring entry by exact name; without a username only an unambiguous one."""
-        doc = self.read()
-        hits = [
-            e
-            for e in doc.entries
-            if e.plain and e.service == name and (username is None or e.username == username)
-        ]
-        if len(hits) != 1:
-            return None
-        return self.reveal(doc, hits[0])
-
     # -- changing ----------------------------------------------------------------------------
 
     def update(self, change: Change[R]) -> R:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store import codec
+from store import codec, lookup
 from store.dirs import Dirs
 from store.errors import (
     AmbiguousCredentialError,
@@ -15,13 +15,23 @@ from store.errors import (
     NotFoundError,
     StoreFileError,
 )
-from store.model import Credential
+from store.model import Credential, Entry
 from store.vault import Vault
 
 
 def secret_of(found: Credential | None) -> str | None:
     assert found is not None
     return found.secret
+
+
+def plain_secret(v: Vault, name: str, username: str | None) -> str | None:
+    """A plain keyring entry's secret, found the way the backend and the agent find it."""
+    doc = v.read()
+    entry = lookup.find(doc.entries, name, username)
+    if entry is None:
+        return None
+    assert isinstance(entry, Entry) and entry.plain
+    return v.reveal(doc, entry).secret
 
 
 def test_login_then_lookup_by_prefix(dirs: Dirs) -> None:
@@ -85,9 +95,9 @@ def test_logout_on_missing_store_creates_nothing(dirs: Dirs) -> None:
 def test_plain_entries_are_separate_from_index_entries(dirs: Dirs) -> None:
     v = Vault(dirs)
     v.login("my-app", "bob", "plainpw", plain=True)
-    assert secret_of(v.lookup_plain("my-app", "bob")) == "plainpw"
-    assert secret_of(v.lookup_plain("my-app", None)) == "plainpw"
-    assert v.lookup_plain("my-app", "carol") is None
+    assert plain_secret(v, "my-app", "bob") == "plainpw"
+    assert plain_secret(v, "my-app", None) == "plainpw"
+    assert plain_secret(v, "my-app", "carol") is None
     assert codec.decode(dirs.store_file.read_text()).entries[0].plain
 
 
@@ -138,7 +148,7 @@ def test_rekey_rotates_and_switches_source(dirs: Dirs) -> None:
     assert header.key_id != old_id and dirs.key_file.read_text() != old_key
     fresh = Vault(dirs)
     assert secret_of(fresh.lookup("https://h.example/", "alice")) == "pw"
-    assert secret_of(fresh.lookup_plain("svc", "u")) == "plainpw"
+    assert plain_secret(fresh, "svc", "u") == "plainpw"
     to_pass = Vault(dirs, passphrase=lambda c: "pp", env={})
     to_pass.rekey("passphrase")
     assert (
