@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from demo.localindex import free_port
 from tests.e2e.index_server import make_wheel
 
 INDEXES = 3
@@ -41,13 +42,6 @@ def find_nginx() -> str:
             "then run again: python -m benchmarks.resolve"
         )
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def build_trees(root: Path) -> list[str]:
