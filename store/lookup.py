@@ -118,7 +118,8 @@ def _find_plain(
 def _find_url(
     entries: Sequence[Entry], query: _Query, url: svc.ServiceUrl, username: str | None
 ) -> Entry | Ambiguous | None:
-    candidates = _on_origin(entries, url.scheme, url.host, url.port)
+    # select skips other origins itself (service.may_be_on_origin), cheaply.
+    candidates = [e for e in entries if not e.plain]
     try:
         return svc.select(candidates, url, username, key=_key)
     except AmbiguousCredentialError as exc:
