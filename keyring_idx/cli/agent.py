@@ -255,7 +255,8 @@ def exec_path() -> str:
     found = shutil.which("idx-auth")
     if found:
         return str(Path(found).resolve())
-    return f"{sys.executable} -m keyring_idx.cli"
+    # -P: a user unit starts in $HOME, and `-m` would otherwise import from there first.
+    return f"{sys.executable} -P -m keyring_idx.cli"
 
 
 def cmd_setup_systemd(args: argparse.Namespace) -> int:
