@@ -81,6 +81,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
         format="idx-auth agent: %(message)s",
         stream=sys.stderr,
     )
+    # httpcore's DEBUG trace prints response headers, which can carry tokens (Set-Cookie).
+    logging.getLogger("httpcore").setLevel(logging.INFO)
     if args.idle <= 0 or args.max <= 0:
         raise CliError("--idle and --max must be positive numbers of seconds")
     dirs = resolve_dirs()
