@@ -7,7 +7,6 @@ The token endpoint must be https, except on a loopback address.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
@@ -15,6 +14,7 @@ from store.refresh.errors import ProviderConfigError, TokenFetchError
 from store.refresh.providers.base import (
     DEFAULT_TIMEOUT,
     FetchContext,
+    error_code,
     seconds_setting,
     shown_url,
     token_after,
@@ -54,8 +54,6 @@ SECRET_PARAMS = frozenset(
         "signature",
     }
 )
-# RFC 6749 section 5.2: an error code is a short ASCII word; anything else is not one.
-_ERROR_CODE = re.compile(r"[a-z][a-z0-9_.-]{0,63}", re.ASCII)
 
 
 def _check_url(url: str) -> None:
@@ -173,8 +171,7 @@ def _parse(response: httpx.Response, spec: ProviderSpec, url: str, ctx: FetchCon
     if status in (400, 401):
         # RFC 6749 5.2: only the error code is kept. error_description is the endpoint's own
         # text, and a hostile or echoing one puts the client secret there.
-        code = data.get("error") if data is not None else None
-        why = code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else "no error code"
+        why = error_code(data.get("error") if data is not None else None)
         raise TokenFetchError(
             NAME,
             f"the token endpoint {shown} refused the request (HTTP {status}, {why}); check the "

@@ -163,3 +163,19 @@ def test_the_module_fallback_in_units_imports_nothing_from_the_start_directory(
     )
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
+
+
+def test_agent_log_lines_are_one_clean_line_without_credentials() -> None:
+    import logging
+
+    from keyring_idx.cli.agent import _one_clean_line
+
+    record = logging.LogRecord(
+        "idx-auth.agent", logging.WARNING, __file__, 1,
+        "refreshing %s failed: %s", ("bob\nroot@https://x", "sent Bearer abc123secret\x1b[2J"),
+        None,
+    )  # fmt: skip
+    assert _one_clean_line(record)
+    line = record.getMessage()
+    assert "\n" not in line and "\x1b" not in line and "abc123secret" not in line
+    assert line.startswith("refreshing bob\\x0aroot@https://x failed: sent Bearer [redacted]")
