@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from store.model import Entry
 from store.redaction import summary
 from store.refresh.token import Token
 
@@ -61,6 +62,14 @@ def state_from_fields(
         # A file written by an older version may hold a provider's raw text.
         last_error=one_line(fields["last-error"]) if fields.get("last-error") else None,
         last_success=refreshed,
+    )
+
+
+def stored_state(entry: Entry) -> RefreshState:
+    """An entry's refresh history as the store keeps it, without opening the secret: the token
+    is a placeholder that carries only the expiry (enough to decide what is due)."""
+    return state_from_fields(
+        dict(entry.refresh), "-" if entry.secret is not None else None, entry.expires_at
     )
 
 
