@@ -15,6 +15,7 @@ from pathlib import Path
 APP = "idx-auth"
 STORE_FILE = "credentials.toml"
 LOCK_FILE = "credentials.toml.lock"
+REFRESH_LOCK_FILE = "credentials.toml.refresh.lock"
 KEY_FILE = "key"
 SOCKET_FILE = "agent.sock"
 
@@ -32,6 +33,11 @@ class Dirs:
     @property
     def lock_file(self) -> Path:
         return self.data / LOCK_FILE
+
+    @property
+    def refresh_lock_file(self) -> Path:
+        """Per-entry refresh locks (a byte each): a provider runs holding its entry's only."""
+        return self.data / REFRESH_LOCK_FILE
 
     @property
     def key_file(self) -> Path:

@@ -9,10 +9,13 @@ leaves the old file or the new one, never a torn one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
+import struct
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +87,59 @@ def locked(lock_path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextlib.contextmanager
+def slot_locked(lock_path: Path, slot: int, *, timeout: float | None) -> Iterator[bool]:
+    """Hold an exclusive lock on byte ``slot`` of ``lock_path`` (created 0600) for the block;
+    yields False when ``timeout`` seconds (0: do not wait; None: wait as long as it takes)
+    passed first. One slot per store entry lets a slow token provider hold its entry while
+    every other entry, and the store lock, stay free.
+
+    Open-file-description locks (Linux): held per open, so two threads of the agent exclude
+    each other too, and closing another descriptor of the file does not drop them. Without
+    them, the whole file is flocked (every slot shares one lock)."""
+    ensure_private_dir(lock_path.parent)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
+    except OSError as exc:
+        raise StoreFileError(f"cannot open lock file {lock_path}: {exc.strerror}") from None
+    try:
+        yield _acquire(fd, slot, timeout)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+_OFD_SETLK = getattr(fcntl, "F_OFD_SETLK", None)
+_OFD_SETLKW = getattr(fcntl, "F_OFD_SETLKW", None)
+
+
+def _acquire(fd: int, slot: int, timeout: float | None) -> bool:
+    def attempt(block: bool) -> bool:
+        try:
+            if _OFD_SETLK is None or _OFD_SETLKW is None:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            else:
+                # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks).
+                request = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET, slot, 1, 0)
+                fcntl.fcntl(fd, _OFD_SETLKW if block else _OFD_SETLK, request)
+        except (BlockingIOError, PermissionError):
+            return False
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            raise StoreFileError(f"cannot lock an entry of the store: {exc.strerror}") from None
+        return True
+
+    if timeout is None:
+        return attempt(True)
+    deadline = time.monotonic() + timeout
+    while True:
+        if attempt(False):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -3,13 +3,14 @@
 One thread sleeps until the earliest planned attempt (at most :data:`RESCAN` seconds, so entries
 added or removed by other processes, clock jumps and suspends are noticed), reconciles its
 in-memory states with the store (:func:`store.refresh.roster.reconcile`) and runs the attempts
-that are due through :func:`store.refresh.entries.refresh_entries`, under the store lock. The
-socket loop never waits for it: it answers lookups from the store snapshot, which holds the
-current token until a refresh has written a valid successor.
+that are due through :func:`store.refresh.entries.refresh_entries`. The socket loop never
+waits for it: it answers lookups from the store snapshot, which holds the current token until a
+refresh has written a valid successor.
 
 ``refresh_now`` (the ``refresh`` request) and ``for_lookup`` (a lookup that found its token
-expired) run on the server's worker thread; one mutex makes every refresh in the agent take
-turns, and the store lock makes it take turns with other processes.
+expired) run on the server's worker threads. Refreshes of one entry take turns on that entry's
+refresh lock, within the agent and with other processes; a provider never runs under the store
+lock nor under a lock other entries need, so a slow one delays only lookups of its own entry.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Refresher:
         self._cond = threading.Condition()
         self._poked = False
         self._stopping = False
-        self._run = threading.Lock()  # one refresh at a time within the agent
+        self._run = threading.Lock()  # one reconcile of the in-memory plan at a time
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -138,12 +139,13 @@ class Refresher:
         """Reconcile with the store and run the attempts that are due; the next planned one."""
         with self._run:
             view = self._view()
-            if view is None:
-                return None
-            vault, _ = view
-            for key in roster.due(self.states(), self.wall()):
-                self._attempt(vault, Reason.SCHEDULED, _is(key))
-            return roster.next_wake(self.states())
+        if view is None:
+            return None
+        vault, _ = view
+        for key in roster.due(self.states(), self.wall()):
+            # An entry another thread is refreshing right now (a lookup) is left to it.
+            self._attempt(vault, Reason.SCHEDULED, _is(key), wait=0)
+        return roster.next_wake(self.states())
 
     # --- on request --------------------------------------------------------------------------
 
@@ -158,9 +160,9 @@ class Refresher:
 
         with self._run:
             view = self._view()
-            if view is None:
-                raise KeyUnavailableError("the credential store is locked; run `idx-auth unlock`")
-            results = self._attempt(view[0], Reason.FORCE, matches)
+        if view is None:
+            raise KeyUnavailableError("the credential store is locked; run `idx-auth unlock`")
+        results = self._attempt(view[0], Reason.FORCE, matches, wait=None)
         self.poke()  # the plan changed: let the thread sleep to the new earliest attempt
         return results
 
@@ -171,12 +173,12 @@ class Refresher:
             return False
         try:
             view = self._view()
-            if view is None:
-                return False
-            self._attempt(view[0], Reason.EXPIRING, _is(key))
-            return True
         finally:
             self._run.release()
+        if view is None:
+            return False
+        results = self._attempt(view[0], Reason.EXPIRING, _is(key), wait=LOOKUP_WAIT)
+        return any(r.outcome.attempted for r in results)
 
     # --- inside the mutex ----------------------------------------------------------------------
 
@@ -190,7 +192,12 @@ class Refresher:
         return view
 
     def _attempt(
-        self, vault: Vault, reason: Reason, matches: Callable[[Entry], bool]
+        self,
+        vault: Vault,
+        reason: Reason,
+        matches: Callable[[Entry], bool],
+        *,
+        wait: float | None,
     ) -> list[EntryRefresh]:
         results = entries.refresh_entries(
             vault,
@@ -200,6 +207,7 @@ class Refresher:
             matches=lambda e: not e.plain and matches(e),
             clock=self.wall,
             known=self.states(),
+            wait=wait,
         )
         after = self.wall()
         with self._cond:

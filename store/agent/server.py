@@ -1,4 +1,4 @@
-"""The agent's socket server: one event loop for I/O, one worker thread for slow ops.
+"""The agent's socket server: one event loop for I/O, worker threads for slow ops.
 
 Every connection carries one request and one reply. The loop never blocks on a client: sockets
 are non-blocking, each connection has a deadline for sending its request and reading the reply,
@@ -84,6 +84,9 @@ class Server:
         self._wake_w.setblocking(False)
         self._done: collections.deque[tuple[_Conn, Future[p.Reply]]] = collections.deque()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idx-auth-worker")
+        # Lookups that must refresh first wait on a provider: their own threads, so a slow
+        # one holds up neither a login nor a lookup of another entry.
+        self._lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="idx-auth-lookup")
         self._stopping = False
         self._reload = False
         self._next_sweep = 0.0
@@ -256,7 +259,8 @@ class Server:
         reply = self._fast(request)
         if reply is None:
             conn.state = _WORKING
-            future = self._worker.submit(self._handle, request)
+            pool = self._lookups if isinstance(request, p.Get) else self._worker
+            future = pool.submit(self._handle, request)
             future.add_done_callback(functools.partial(self._finished, conn))
             return
         self._reply(conn, reply, registered=False)
@@ -359,6 +363,7 @@ class Server:
                 self._sel.unregister(listener)
         # Let in-flight writes (a login being saved) finish and answer before closing.
         self._worker.shutdown(wait=True)
+        self._lookups.shutdown(wait=False, cancel_futures=True)
         self._drain_wake()
         for conn in list(self._conns.values()):
             self._close(conn)

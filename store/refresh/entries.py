@@ -8,13 +8,14 @@ without an agent (:func:`store.access.get_credential`) all come through here.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from store import crypto
+from store import crypto, files
 from store.errors import StoreFileError
 from store.model import Credential, Document, Entry, Scheme, entry_key
 from store.refresh import roster, schedule
@@ -114,59 +115,118 @@ def refresh_entries(
     http_client: httpx.Client | None = None,
     clock: Clock | None = None,
     known: Mapping[Key, RefreshState] | None = None,
+    wait: float | None = None,
 ) -> list[EntryRefresh]:
-    """Run one refresh step for every entry with a provider (and ``matches``), under the lock;
-    entries whose attempt was made are written back with their new token or error.
+    """Run one refresh step for every entry with a provider (and ``matches``); entries whose
+    attempt was made are written back with their new token or error.
+
+    The provider runs outside the store lock, holding only its entry's refresh lock
+    (:func:`store.files.slot_locked`): a slow or hanging provider delays nobody but lookups of
+    that very entry. The result is written under the store lock only if the entry is still what
+    the attempt started from; an entry another process changed meanwhile (a login, a logout, a
+    refresh) keeps that process's version. ``wait`` bounds how long to wait for an entry whose
+    refresh another process (or thread) is running (None: as long as it takes; an entry still
+    busy after it is reported as not attempted).
 
     ``known`` is the agent's in-memory state by (service, username): its planned attempt is
     used when the store still shows the history it was planned from (see
     :func:`store.refresh.roster.adopt`); the store alone decides otherwise.
     """
     pick = rand or random.random
-
-    def change(doc: Document, sealer: Sealer) -> tuple[Document, list[EntryRefresh]]:
-        results: list[EntryRefresh] = []
-        for entry in doc.entries:
-            if not entry.refresh or (matches is not None and not matches(entry)):
-                continue
-            provider = dict(entry.refresh).get("provider", "?")
-            try:
-                spec = spec_of(entry, sealer)
-            except RefreshError as exc:
-                # One entry with settings we cannot use must not stop the others.
-                state = RefreshState(last_error=one_line(str(exc)))
-                results.append(_result(entry, provider, Outcome(state, False, False, exc)))
-                continue
-            assert spec is not None  # entry.refresh is not empty
-            state = state_of(entry, sealer)
-            if known is not None:
-                state = roster.adopt(state, known.get(entry_key(entry)))
-            outcome = refresh(
-                state,
-                spec,
+    doc = vault.read()
+    results: list[EntryRefresh] = []
+    for entry in doc.entries:
+        if not entry.refresh or (matches is not None and not matches(entry)):
+            continue
+        results.append(
+            _refresh_one(
+                vault,
+                entry,
                 now=now,
                 reason=reason,
                 rand=pick,
                 http_client=http_client,
                 clock=clock,
+                known=known,
+                wait=wait,
             )
-            results.append(_result(entry, provider, outcome))
-            if outcome.attempted:
-                fallback = _open(sealer.secret, entry)
-                replacement = stored_entry(
-                    sealer,
-                    entry.service,
-                    entry.username,
-                    entry.scheme,
-                    spec,
-                    outcome.state,
-                    plain=entry.plain,
-                    fallback_secret=fallback,
-                )
-                doc, _ = doc.put(replacement)
-        return doc, results
+        )
+    return results
 
-    return vault.update(change)
+
+def _refresh_one(
+    vault: Vault,
+    seen: Entry,
+    *,
+    now: datetime,
+    reason: Reason,
+    rand: RandomSource,
+    http_client: httpx.Client | None,
+    clock: Clock | None,
+    known: Mapping[Key, RefreshState] | None,
+    wait: float | None,
+) -> EntryRefresh:
+    provider = dict(seen.refresh).get("provider", "?")
+    with files.slot_locked(vault.dirs.refresh_lock_file, _slot(seen), timeout=wait) as held:
+        if not held:
+            return _result(seen, provider, Outcome(stored_state(seen), False, False))
+        # Re-read under the entry's lock: whoever held it may have refreshed it already.
+        doc = vault.read()
+        entry = _same_entry(doc, seen)
+        if entry is None or doc.header is None:
+            return _result(seen, provider, Outcome(stored_state(seen), False, False))
+        sealer = vault.sealer(doc.header)
+        try:
+            spec = spec_of(entry, sealer)
+        except RefreshError as exc:
+            # One entry with settings we cannot use must not stop the others.
+            state = RefreshState(last_error=one_line(str(exc)))
+            return _result(entry, provider, Outcome(state, False, False, exc))
+        assert spec is not None  # entry.refresh is not empty
+        state = state_of(entry, sealer)
+        if known is not None:
+            state = roster.adopt(state, known.get(entry_key(entry)))
+        outcome = refresh(
+            state, spec, now=now, reason=reason, rand=rand, http_client=http_client, clock=clock
+        )
+        if outcome.attempted:
+            _write_back(vault, entry, spec, outcome.state)
+        return _result(entry, provider, outcome)
+
+
+def _write_back(vault: Vault, started: Entry, spec: ProviderSpec, state: RefreshState) -> None:
+    def change(doc: Document, sealer: Sealer) -> tuple[Document, bool]:
+        if _same_entry(doc, started) != started:
+            return doc, False  # changed or removed meanwhile: that change wins
+        fallback = _open(sealer.secret, started)
+        replacement = stored_entry(
+            sealer,
+            started.service,
+            started.username,
+            started.scheme,
+            spec,
+            state,
+            plain=started.plain,
+            fallback_secret=fallback,
+        )
+        return doc.put(replacement)
+
+    vault.update(change)
+
+
+def _same_entry(doc: Document, entry: Entry) -> Entry | None:
+    key = entry_key(entry)
+    for candidate in doc.entries:
+        if candidate.plain == entry.plain and entry_key(candidate) == key:
+            return candidate
+    return None
+
+
+def _slot(entry: Entry) -> int:
+    """The entry's byte in the refresh lock file (a collision only makes two entries wait
+    for each other)."""
+    name = f"{int(entry.plain)}\0{entry.service}\0{entry.username or ''}".encode()
+    return int.from_bytes(hashlib.blake2b(name, digest_size=4).digest(), "big") & 0x7FFFFFFF
 
 
 def fresh_credential(
@@ -178,40 +238,48 @@ def fresh_credential(
     rand: RandomSource | None = None,
     http_client: httpx.Client | None = None,
 ) -> Credential | None:
-    """``found`` (an entry of ``doc``, however it was matched) revealed -- refreshed first,
-    under the store lock, if it has a provider and its token is expired or nearly so.
+    """``found`` (an entry of ``doc``, however it was matched) revealed -- refreshed first if it
+    has a provider and its token is expired or nearly so.
 
-    The lock makes concurrent lookups take turns: the second re-reads the entry, finds the
-    first one's token and fetches nothing. A refresh that fails while the token is still valid
-    returns that token; one that fails with nothing valid left raises the RefreshError.
+    Concurrent lookups of the same entry take turns on its refresh lock: the second re-reads
+    the entry, finds the first one's token and fetches nothing. While its token is still valid,
+    a lookup that finds another refresh under way answers with that token at once. A refresh
+    that fails while the token is still valid returns that token; one that fails with nothing
+    valid left raises the RefreshError.
     """
     if not found.refresh:
         return vault.reveal(doc, found)
     # Deciding needs only the expiry; a placeholder stands in for the sealed secret.
-    if not schedule.is_nearly_expired(stored_state(found).token, now):
+    token = stored_state(found).token
+    if not schedule.is_nearly_expired(token, now):
         return vault.reveal(doc, found)
-    key = entry_key(found)
-    results = refresh_entries(
-        vault,
-        now=now,
-        reason=Reason.EXPIRING,
-        rand=rand,
-        matches=lambda e: e.plain == found.plain and entry_key(e) == key,
-        http_client=http_client,
-    )
+    still_valid = token is not None and token.is_valid(now)
+    results = [
+        _refresh_one(
+            vault,
+            found,
+            now=now,
+            reason=Reason.EXPIRING,
+            rand=rand or random.random,
+            http_client=http_client,
+            clock=None,
+            known=None,
+            wait=0 if still_valid else None,
+        )
+    ]
     for result in results:
         kept = result.outcome.state.token
         if result.outcome.error is not None and (kept is None or not kept.is_valid(now)):
             raise result.outcome.error
     current = vault.read()
-    for entry in current.entries:
-        if entry.plain == found.plain and entry_key(entry) == key:
-            cred = vault.reveal(current, entry)
-            # An expired token is never handed out: the index would refuse it anyway.
-            if entry.refresh and (entry.expires_at is None or entry.expires_at <= now):
-                return None
-            return cred
-    return None  # removed meanwhile (logout by another process)
+    entry = _same_entry(current, found)
+    if entry is None:
+        return None  # removed meanwhile (logout by another process)
+    cred = vault.reveal(current, entry)
+    # An expired token is never handed out: the index would refuse it anyway.
+    if entry.refresh and (entry.expires_at is None or entry.expires_at <= now):
+        return None
+    return cred
 
 
 def login(

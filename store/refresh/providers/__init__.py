@@ -18,6 +18,10 @@ PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure")
 __all__ = ["PROVIDER_NAMES", "FetchContext", "Provider", "fetch_token", "get_provider"]
 
 
+# Real tokens (JWTs included) are a few KiB; this bounds what a provider can make us store.
+MAX_TOKEN = 16 * 1024
+
+
 def get_provider(name: str) -> Provider:
     if name not in PROVIDER_NAMES:
         raise UnknownProviderError(name, PROVIDER_NAMES)
@@ -31,7 +35,7 @@ def fetch_token(spec: ProviderSpec, ctx: FetchContext) -> Token:
     provider = get_provider(spec.provider)
     provider.check(spec)
     try:
-        return provider.fetch(spec, ctx)
+        token = provider.fetch(spec, ctx)
     except RefreshError:
         raise
     except Exception as exc:
@@ -42,3 +46,14 @@ def fetch_token(spec: ProviderSpec, ctx: FetchContext) -> Token:
             f"failed unexpectedly ({type(exc).__name__}); this is a bug in keyring-idx, "
             "please report it",
         ) from None
+    if len(token.secret) > MAX_TOKEN or not token.secret.isprintable():
+        # Stored, decrypted and sent on every lookup: a huge or binary "token" is a
+        # misconfigured or hostile provider, not a credential.
+        raise TokenFetchError(
+            spec.provider,
+            f"returned a token of {len(token.secret)} characters, more than the "
+            f"{MAX_TOKEN} accepted; check the provider"
+            if len(token.secret) > MAX_TOKEN
+            else "returned a token with control characters; check the provider",
+        )
+    return token

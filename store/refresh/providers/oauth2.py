@@ -29,6 +29,7 @@ NAME = "oauth2"
 DEFAULT_TTL = 3600.0
 AUTH_METHODS = ("basic", "post")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+MAX_RESPONSE = 64 * 1024
 
 
 # Query parameters that carry a credential: RFC 6749's and the usual API-key spellings.
@@ -146,13 +147,27 @@ def _post(client: httpx.Client, spec: ProviderSpec, url: str, timeout: float) ->
         extra["auth"] = httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))
     shown = shown_url(url)
     try:
-        return client.post(
-            url,
-            data=form,
-            headers={"Accept": "application/json"},
-            timeout=timeout,
-            **extra,
+        request = client.build_request(
+            "POST", url, data=form, headers={"Accept": "application/json"}, timeout=timeout
         )
+        response = client.send(request, stream=True, **extra)
+        try:
+            # Read at most MAX_RESPONSE: a token answer is small, and a huge one would sit in
+            # memory (and then in the store) for nothing.
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_RESPONSE:
+                    raise TokenFetchError(
+                        NAME,
+                        f"the token endpoint {shown} answered more than "
+                        f"{MAX_RESPONSE // 1024} KiB; check the token URL",
+                    )
+        finally:
+            response.close()
+        # The body is decoded already: of the headers only its media type still applies.
+        kind = {"content-type": response.headers.get("content-type", "application/json")}
+        return httpx.Response(response.status_code, headers=kind, content=bytes(body))
     except httpx.TimeoutException:
         raise TokenFetchError(
             NAME, f"the token endpoint {shown} did not answer within {timeout:g} s"

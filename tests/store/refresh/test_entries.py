@@ -178,3 +178,71 @@ def test_login_fails_with_the_providers_error_and_stores_nothing(
     with pytest.raises(TokenFetchError, match="invalid_client"):
         entries.login(v, "https://pkgs.example", "ci-bot", oauth2(endpoint), now=T0)
     assert not dirs.store_file.exists()
+
+
+class Gate:
+    """A token endpoint that holds each request until it is opened: a provider that hangs."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.open = threading.Event()
+        self.count = 0
+
+    def __call__(self, request: Request) -> Reply:
+        self.count += 1
+        self.entered.set()
+        self.open.wait(60)
+        return Reply.json({"access_token": f"slow-{self.count}", "expires_in": 100})
+
+
+def _in_thread(target: object) -> tuple[threading.Thread, list[object]]:
+    out: list[object] = []
+
+    def run() -> None:
+        out.append(target())  # type: ignore[operator]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_a_hanging_provider_holds_neither_the_store_nor_other_entries(
+    vault: Vault, minter: Minter, dirs: Dirs
+) -> None:
+    gate = Gate()
+    with serve(gate) as slow:
+        gate.open.set()
+        entries.login(vault, "https://slow.example", "slow-bot", oauth2(slow), now=T0)
+        gate.open.clear()
+        gate.entered.clear()
+        later = T0 + timedelta(seconds=150)  # both tokens expired
+        hung, _ = _in_thread(
+            lambda: read_credential(Vault(dirs), "https://slow.example", "slow-bot", now=later)
+        )
+        try:
+            assert gate.entered.wait(30)
+            # Another entry's lookup refreshes it at once; a login writes at once.
+            other, other_out = _in_thread(
+                lambda: read_credential(Vault(dirs), INDEX, "ci-bot", now=later)
+            )
+            other.join(20)
+            assert not other.is_alive(), "a lookup of another entry waited for the slow provider"
+            assert other_out[0] is not None and other_out[0].secret == "tok-2"  # type: ignore[attr-defined]
+            writer, _ = _in_thread(lambda: Vault(dirs).login("https://new.example", "u", "pw"))
+            writer.join(20)
+            assert not writer.is_alive(), "a login waited for the slow provider"
+            # The slow entry is replaced by hand while its provider still runs.
+            Vault(dirs).login("https://slow.example", "slow-bot", "typed-by-hand")
+            assert hung.is_alive()
+        finally:
+            gate.open.set()
+            hung.join(30)
+    # The refresh that finished last did not overwrite the newer login, and lost nothing.
+    fresh = Vault(dirs)
+    found = read_credential(fresh, "https://slow.example", "slow-bot", now=later)
+    assert found is not None and found.secret == "typed-by-hand"
+    assert {e.service for e in fresh.read().entries} == {
+        "https://pkgs.example",
+        "https://slow.example",
+        "https://new.example",
+    }

@@ -229,3 +229,21 @@ def test_httpx_request_log_never_shows_the_full_token_url(
     assert logged, "httpx logged no request: the check would be empty"
     assert all("t-private-42" not in line for line in logged)
     assert any("https://idp.example/oauth/token" in line for line in logged)
+
+
+def test_a_huge_answer_is_refused_without_reading_it_all() -> None:
+    huge = b'{"access_token": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    with (
+        serve(lambda request: Reply(200, huge)) as server,
+        pytest.raises(TokenFetchError, match="answered more than 64 KiB"),
+    ):
+        fetch_token(spec(server), FetchContext(now=T0))
+
+
+def test_a_token_too_long_to_be_one_is_refused() -> None:
+    body = {"access_token": "y" * 40_000, "expires_in": 60}
+    with (
+        serve(lambda request: Reply.json(body)) as server,
+        pytest.raises(TokenFetchError, match="token of 40000 characters"),
+    ):
+        fetch_token(spec(server), FetchContext(now=T0))
