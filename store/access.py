@@ -76,7 +76,9 @@ def get_credential(
     if use_agent and not _missing(dirs.socket):
         from store.agent import client
 
-        answer = client.get(service, username, agent_timeout, path=str(dirs.socket))
+        answer = client.get(
+            service, username, agent_timeout, path=str(dirs.socket), store=str(dirs.store_file)
+        )
         if answer is client.LOCKED:
             from store.errors import AgentLockedError
 

@@ -109,9 +109,16 @@ def _one_clean_line(record: logging.LogRecord) -> bool:
 
 
 def _ask(message: p.Request, timeout: float = 5.0) -> p.Reply:
-    path = str(resolve_dirs().socket)
+    dirs = resolve_dirs()
+    path = str(dirs.socket)
     try:
-        return client.request(message, timeout=timeout, path=path)
+        return client.request(message, timeout=timeout, path=path, store=str(dirs.store_file))
+    except client.OtherStore as exc:
+        raise CliError(
+            f"{exc}, not {dirs.store_file}; start an agent for this store with its own "
+            "IDX_AUTH_RUNTIME_DIR",
+            AGENT_DOWN,
+        ) from None
     except client.AgentUnavailable:
         raise CliError(
             f"no agent is running on {path}; start it with `idx-auth agent` "
@@ -122,8 +129,13 @@ def _ask(message: p.Request, timeout: float = 5.0) -> p.Reply:
 
 def cmd_status(args: argparse.Namespace) -> int:
     dirs = resolve_dirs()
+    other: str | None = None
     try:
-        reply: p.Reply | None = client.request(p.Status(), timeout=5.0, path=str(dirs.socket))
+        reply: p.Reply | None = client.request(
+            p.Status(), timeout=5.0, path=str(dirs.socket), store=str(dirs.store_file)
+        )
+    except client.OtherStore as exc:
+        reply, other = None, exc.store
     except client.AgentUnavailable:
         reply = None
     if reply is None or not reply.ok:
@@ -137,6 +149,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             "entries": listed,
             "refreshing": False,
         }
+        if other is not None:
+            status["other_agent_store"] = other  # the socket's agent serves that store
     else:
         status = {"agent": "running", "socket": str(dirs.socket), **reply.data}
     if args.json:
@@ -189,7 +203,12 @@ def _file_entries() -> list[dict[str, Any]] | None:
 
 
 def _print_status(status: dict[str, Any]) -> None:
-    if status["agent"] != "running":
+    if status.get("other_agent_store"):
+        say(
+            f"agent: none for this store (the agent on {status['socket']} serves "
+            f"{status['other_agent_store']})"
+        )
+    elif status["agent"] != "running":
         say(f"agent: not running (socket {status['socket']})")
     else:
         state = "locked" if status["locked"] else "unlocked"

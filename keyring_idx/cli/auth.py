@@ -165,7 +165,7 @@ def _through_agent(request: p.Login | p.Logout) -> bool:
     new state at once. False when no agent can take it (not running, locked): then the caller
     writes the file itself."""
     try:
-        reply = client.request(request, timeout=30.0)
+        reply = client.request(request, timeout=30.0, store=str(resolve_dirs().store_file))
     except client.AgentUnavailable:
         return False
     if reply.ok:

@@ -184,10 +184,15 @@ def _through_agent(key: str | None, username: str | None) -> list[dict[str, Any]
     from store.agent import protocol as p
     from store.dirs import resolve_dirs
 
-    path = str(resolve_dirs().socket)
+    dirs = resolve_dirs()
     try:
         # A provider may take its full time-out (a command runs up to 60 s).
-        reply = client.request(p.Refresh(key, username), timeout=REFRESH_TIMEOUT, path=path)
+        reply = client.request(
+            p.Refresh(key, username),
+            timeout=REFRESH_TIMEOUT,
+            path=str(dirs.socket),
+            store=str(dirs.store_file),
+        )
     except client.AgentUnavailable:
         return None
     if reply.status == p.UNSUPPORTED:

@@ -64,7 +64,12 @@ def uv_plaintext_facts(env: Mapping[str, str]) -> UvPlaintextFacts:
 def agent_facts(env: Mapping[str, str]) -> AgentFacts:
     path = client.socket_path(env)
     try:
-        reply = client.request(p.Status(), timeout=AGENT_TIMEOUT, path=path)
+        reply = client.request(
+            p.Status(), timeout=AGENT_TIMEOUT, path=path, store=str(resolve_dirs(env).store_file)
+        )
+    except client.OtherStore as exc:
+        # Lookups here skip it and read the file: worth saying, it is not this store's agent.
+        return AgentFacts(socket=path, running=False, problem=str(exc))
     except client.AgentUnavailable as exc:
         text = str(exc)
         # A socket of another user is worth saying; a missing one is just "not running".

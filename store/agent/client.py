@@ -43,6 +43,14 @@ class AgentUnavailable(Exception):
     """No agent answered on the socket (not running, stale socket, timeout, wrong owner)."""
 
 
+class OtherStore(AgentUnavailable):
+    """The agent on the socket serves another store file (``store``) than the caller's."""
+
+    def __init__(self, address: str, store: str) -> None:
+        self.store = store
+        super().__init__(f"the agent on {address} serves another store ({store})")
+
+
 def socket_path(env: Mapping[str, str] | None = None) -> str:
     """``agent.sock`` in the runtime dir; the same rule as :func:`store.dirs.resolve_dirs`."""
     env = os.environ if env is None else env
@@ -57,16 +65,24 @@ def socket_path(env: Mapping[str, str] | None = None) -> str:
 
 
 def request(
-    message: p.Request, *, timeout: float = DEFAULT_TIMEOUT, path: str | None = None
+    message: p.Request,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    path: str | None = None,
+    store: str | None = None,
 ) -> p.Reply:
-    """Send one request and return the agent's reply; AgentUnavailable when nobody answers."""
+    """Send one request and return the agent's reply; AgentUnavailable when nobody answers,
+    or when the agent serves another store than ``store`` (the caller's store file)."""
     from store.agent import protocol as p
 
     address = path or socket_path()
     try:
-        return p.decode_reply(_exchange(p.encode_request(message), timeout, address))
+        reply = p.decode_reply(_exchange(p.encode_request(message, store=store), timeout, address))
     except wire.ProtocolError as exc:
         raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
+    if reply.status == wire.OTHER_STORE:
+        raise OtherStore(address, reply.message)
+    return reply
 
 
 def _exchange(frame: bytes, timeout: float, address: str) -> bytes:
@@ -117,29 +133,31 @@ def get(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     path: str | None = None,
+    store: str | None = None,
 ) -> Credential | Ambiguous | Agent | None:
     """The agent's answer to a lookup: the :class:`~store.model.Credential`; the
     :class:`~store.model.Ambiguous` value when only a username could tell; None when the agent
     found nothing (or failed: the agent logs why); :data:`LOCKED` when its store is locked;
-    :data:`NOT_RUNNING` when no agent answered (read the file). Never raises.
+    :data:`NOT_RUNNING` when no agent answered, or when it serves another store than ``store``
+    (the caller's store file): read the file. Never raises.
 
     This is the one place a ``get`` reply becomes a value; the agent makes the reply from the
     same values in :mod:`store.agent.core`.
     """
     # Framing only, no message classes: this runs on every `keyring` lookup.
     try:
-        raw = _exchange(
-            wire.frame({"op": "get", "service": service, "username": username}),
-            timeout,
-            path or socket_path(),
-        )
+        body = {"op": "get", "service": service, "username": username}
+        if store is not None:
+            body["store"] = store
+        raw = _exchange(wire.frame(body), timeout, path or socket_path())
         reply = wire.read_body(raw)
     except (AgentUnavailable, wire.ProtocolError, ValueError):  # ValueError: unencodable text
         return NOT_RUNNING
     status, data = reply.get("status"), reply.get("data")
     if not isinstance(data, dict):
         data = {}
-    if status == wire.UNSUPPORTED:  # an agent of another protocol version: read the file
+    if status in (wire.UNSUPPORTED, wire.OTHER_STORE):
+        # An agent of another protocol version, or of another store: read the file.
         return NOT_RUNNING
     if status == wire.LOCKED:
         return LOCKED

@@ -88,6 +88,15 @@ class AgentCore:
 
     # --- requests ----------------------------------------------------------------------------
 
+    def serves(self, store: str) -> bool:
+        """Whether ``store`` (a client's store file) is the one this agent serves."""
+        if store == self.store.store_path:
+            return True
+        try:
+            return os.path.realpath(store) == os.path.realpath(self.store.store_path)
+        except (OSError, ValueError):
+            return False
+
     def try_fast(self, request: p.Request, now: float) -> p.Reply | None:
         """The reply if it can be given without blocking (on the event loop); None when the
         request must go to the worker thread (:meth:`handle`)."""

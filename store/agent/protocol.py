@@ -22,6 +22,7 @@ from store.agent.wire import (
     MAX_BODY,
     NOT_FOUND,
     OK,
+    OTHER_STORE,
     STATUSES,
     UNSUPPORTED,
     VERSION,
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_BODY",
     "NOT_FOUND",
     "OK",
+    "OTHER_STORE",
     "STATUSES",
     "UNSUPPORTED",
     "VERSION",
@@ -61,6 +63,7 @@ __all__ = [
     "Status",
     "Unlock",
     "UnsupportedError",
+    "decode_envelope",
     "decode_reply",
     "decode_request",
     "encode_reply",
@@ -169,10 +172,14 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def encode_request(request: Request) -> bytes:
+def encode_request(request: Request, *, store: str | None = None) -> bytes:
+    """The request's frame; with ``store`` (the client's store file), an agent serving another
+    store answers :data:`OTHER_STORE` instead of acting on the wrong file."""
     body: dict[str, Any] = {"op": request.op}
     for name in _FIELDS[request.op]:
         body[name] = getattr(request, name)
+    if store is not None:
+        body["store"] = store
     return frame(body)
 
 
@@ -187,7 +194,16 @@ def _text(body: dict[str, Any], name: str, *, optional: bool) -> str | None:
 
 
 def decode_request(frame_bytes: bytes) -> Request:
+    return _request(read_body(frame_bytes))
+
+
+def decode_envelope(frame_bytes: bytes) -> tuple[Request, str | None]:
+    """The request and the store file the client named (None: any)."""
     body = read_body(frame_bytes)
+    return _request(body), _text(body, "store", optional=True)
+
+
+def _request(body: dict[str, Any]) -> Request:
     op = body.get("op")
     if not isinstance(op, str) or op not in _FIELDS:
         if isinstance(op, str):

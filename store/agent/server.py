@@ -248,7 +248,7 @@ class Server:
                 if first:
                     self._sel.register(conn.sock, selectors.EVENT_READ, conn)
                 return
-            request = p.decode_request(bytes(conn.inbox[:size]))
+            request, store = p.decode_envelope(bytes(conn.inbox[:size]))
         except p.ProtocolError as exc:
             self.stats.bad += 1
             self._reply(conn, p.reply_error(exc.status, str(exc)), registered=not first)
@@ -256,6 +256,12 @@ class Server:
         if not first:
             self._sel.unregister(conn.sock)
         conn.inbox = bytearray()
+        if store is not None and not self.core.serves(store):
+            # The client's store is not ours: acting here would read or write the wrong file.
+            self._reply(
+                conn, p.reply_error(p.OTHER_STORE, self.core.store.store_path), registered=False
+            )
+            return
         reply = self._fast(request)
         if reply is None:
             conn.state = _WORKING

@@ -33,7 +33,10 @@ INVALID = "invalid"  # malformed request, bad URL, bad field
 FORBIDDEN = "forbidden"  # peer uid refused
 UNSUPPORTED = "unsupported"  # unknown op or protocol version
 FAILED = "failed"  # the store failed (unreadable file, wrong passphrase, I/O error)
-STATUSES = frozenset({OK, NOT_FOUND, LOCKED, AMBIGUOUS, INVALID, FORBIDDEN, UNSUPPORTED, FAILED})
+OTHER_STORE = "other_store"  # the request named a store this agent does not serve
+STATUSES = frozenset(
+    {OK, NOT_FOUND, LOCKED, AMBIGUOUS, INVALID, FORBIDDEN, UNSUPPORTED, FAILED, OTHER_STORE}
+)
 
 
 class ProtocolError(Exception):

@@ -11,7 +11,7 @@ from keyring.testing.backend import BackendBasicTests
 
 from keyring_idx.backend import IdxKeyring
 from store.agent.cached_store import CachedStore
-from store.dirs import Dirs
+from store.dirs import Dirs, resolve_dirs
 from store.vault import Vault
 from tests.store.agent.conftest import start_server
 from tests.store.agent.fakes import MemoryStore
@@ -161,7 +161,8 @@ def test_agent_is_asked_first_and_its_answer_is_final(
         {
             ("https://h.example/", "alice"): ("basic", "from-agent"),
             ("https://t.example/", None): ("bearer", "tok"),
-        }
+        },
+        store_path=str(dirs.store_file),  # the agent of this store
     )
     with start_server(tmp_path, memory):
         assert ring.get_password("https://h.example/", "alice") == "from-agent"
@@ -282,7 +283,11 @@ def test_a_locked_agent_answers_nothing_and_says_so_once(
     # The file is not read behind a locked agent (no passphrase prompt under pip or uv).
     monkeypatch.setattr("keyring_idx.backend._warned_store", False)
     monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
-    locked = MemoryStore({("https://h/", "alice"): ("basic", "pw-a")}, passphrase="pp")
+    locked = MemoryStore(
+        {("https://h/", "alice"): ("basic", "pw-a")},
+        passphrase="pp",
+        store_path=str(resolve_dirs().store_file),
+    )
     with start_server(tmp_path, locked):
         assert ring.get_credential("https://h/", "alice") is None
         assert ring.get_password("https://h/", "alice") is None

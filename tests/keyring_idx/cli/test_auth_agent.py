@@ -55,3 +55,48 @@ def test_login_and_logout_through_the_agent(dirs: Dirs) -> None:
     os.rename(dirs.key_file.with_name("key.away"), dirs.key_file)
     token = cli("token", "https://h.example/", "-u", "alice")
     assert token.returncode == 1
+
+
+def test_commands_of_another_store_do_not_use_this_stores_agent(dirs: Dirs, tmp_path: Path) -> None:
+    # One runtime dir (so one socket), two data dirs: the agent serves the first store only.
+    assert (
+        cli("login", "https://h.example/", "-u", "seed", "--password", "-", stdin="s\n").returncode
+        == 0
+    )
+    other = dict(os.environ)
+    other["IDX_AUTH_DATA_DIR"] = str(tmp_path / "other-data")
+    other["IDX_AUTH_CONFIG_DIR"] = str(tmp_path / "other-config")
+
+    def cli_other(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "idx-auth"), *argv],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=other,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
+
+    agent = subprocess.Popen([str(BIN / "idx-auth"), "agent"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while client.get("https://h.example/", "seed") is client.NOT_RUNNING:
+            assert time.monotonic() < deadline, "agent did not come up"
+            time.sleep(0.05)
+        # The other store's secret is not this store's: not returned through the agent.
+        leaked = cli_other("token", "https://h.example/", "-u", "seed")
+        assert leaked.returncode == 1 and leaked.stdout == ""
+        # A login under the other store lands in the other store's file, not the agent's.
+        done = cli_other("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="b\n")
+        assert done.returncode == 0, done.stderr
+        assert client.get("https://h.example/", "bob") is None
+        assert "bob" not in dirs.store_file.read_text()
+        mine = cli_other("token", "https://h.example/", "-u", "bob")
+        assert (mine.returncode, mine.stdout) == (0, "b\n")
+        status = cli_other("status", "--json")
+        assert status.returncode == 3 and str(dirs.store_file) in status.stdout
+        assert "serves" in cli_other("status").stderr
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=20)

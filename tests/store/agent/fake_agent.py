@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from store.agent.daemon import run_agent
+from store.dirs import resolve_dirs
 from tests.store.agent.fakes import PASSPHRASE, MemoryStore
 
 ENTRIES: dict[tuple[str, str | None], tuple[str, str]] = {
@@ -29,7 +30,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    backend = MemoryStore(ENTRIES, passphrase=PASSPHRASE if args.passphrase else None)
+    # It stands for the store of its environment, so the CLI run with the same one talks to it.
+    backend = MemoryStore(
+        ENTRIES,
+        passphrase=PASSPHRASE if args.passphrase else None,
+        store_path=str(resolve_dirs().store_file),
+    )
     return run_agent(backend, args.socket, idle=args.idle, maximum=args.max, timeout=args.timeout)
 
 
