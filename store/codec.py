@@ -13,11 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.crypto import is_sealed
-from store.model import SCHEMES, Document, Entry, Header, KdfParams, Scheme
+from store.model import SCHEMES, Document, Entry, Header, KdfParams, Scheme, Skipped
+from store.redaction import printable
+from store.validation import entry_problem
 
 
 class CodecError(Exception):
     """The text is not a valid store; the message names the offending part."""
+
+
+class PlaintextSecretError(CodecError):
+    """A secret in clear: the whole file is refused, so it is noticed and imported properly."""
 
 
 def decode(text: str) -> Document:
@@ -29,14 +35,25 @@ def decode(text: str) -> Document:
     raw_entries = data.get("credential", [])
     if not isinstance(raw_entries, list):
         raise CodecError("'credential' must be an array of tables")
-    entries = [_decode_entry(raw, i, plain=False) for i, raw in enumerate(raw_entries)]
     plain_raw = data.get("idx-auth", {}).get("plain", [])
     if not isinstance(plain_raw, list):
         raise CodecError("'idx-auth.plain' must be an array of tables")
-    entries += [_decode_entry(raw, i, plain=True) for i, raw in enumerate(plain_raw)]
+    # One bad entry (an older version wrote it, or a hand edit) must not take the others down:
+    # it is skipped and named, and written back as it was.
+    entries: list[Entry] = []
+    skipped: list[Skipped] = []
+    for plain, raws in ((False, raw_entries), (True, plain_raw)):
+        for i, raw in enumerate(raws):
+            try:
+                entries.append(_decode_entry(raw, i, plain=plain))
+            except PlaintextSecretError:
+                raise
+            except CodecError as exc:
+                where, _, problem = str(exc).partition(": ")
+                skipped.append(Skipped(where, problem, raw, plain))
     if header is None and any(e.secret is not None for e in entries):
         raise CodecError("entries hold secrets but the [idx-auth] header with the key is missing")
-    return Document(header=header, entries=tuple(entries))
+    return Document(header=header, entries=tuple(entries), skipped=tuple(skipped))
 
 
 def _decode_header(raw: object) -> Header | None:
@@ -75,7 +92,7 @@ def _decode_header(raw: object) -> Header | None:
 def _decode_entry(raw: object, index: int, *, plain: bool) -> Entry:
     where = f"{'idx-auth.plain' if plain else 'credential'} entry {index + 1}"
     if not isinstance(raw, dict):
-        raise CodecError(f"{where} is not a table")
+        raise CodecError(f"{where}: not a table")
     service = _str(raw, "service", where)
     username = _opt_str(raw, "username", where)
     scheme_raw = raw.get("scheme", "basic")
@@ -97,7 +114,7 @@ def _decode_entry(raw: object, index: int, *, plain: bool) -> Entry:
             raise CodecError(f"{where} ({service}): a bearer entry needs a token")
         secret = token
     if secret is not None and not is_sealed(secret):
-        raise CodecError(
+        raise PlaintextSecretError(
             f"{where} ({service}) holds a plaintext secret; "
             "move the file aside and bring it in with 'idx-auth import'"
         )
@@ -111,7 +128,7 @@ def _decode_entry(raw: object, index: int, *, plain: bool) -> Entry:
         isinstance(v, str) for v in refresh_raw.values()
     ):
         raise CodecError(f"{where} ({service}): 'refresh' must be a table of strings")
-    return Entry(
+    entry = Entry(
         service=service,
         username=username,
         scheme=scheme,
@@ -120,6 +137,11 @@ def _decode_entry(raw: object, index: int, *, plain: bool) -> Entry:
         expires_at=expires,
         refresh=tuple(sorted(refresh_raw.items())),
     )
+    # The writers' rules (store.validation), so nothing a writer refuses is served either.
+    problem = entry_problem(entry)
+    if problem is not None:
+        raise CodecError(f"{where} ({printable(service, 200)}): {problem}")
+    return entry
 
 
 def _str(raw: dict[str, Any], key: str, where: str) -> str:
@@ -151,6 +173,7 @@ def encode(doc: Document) -> str:
     out: dict[str, Any] = {}
     # uv writes an empty store as `credential = []`; a top-level key must precede the tables.
     out["credential"] = [_encode_entry(e) for e in doc.entries if not e.plain]
+    out["credential"] += [s.raw for s in doc.skipped if not s.plain]
     if doc.header is not None:
         h = doc.header
         head: dict[str, Any] = {
@@ -167,6 +190,7 @@ def encode(doc: Document) -> str:
                 "lanes": h.kdf.lanes,
             }
         plain = [_encode_entry(e) for e in doc.entries if e.plain]
+        plain += [s.raw for s in doc.skipped if s.plain]
         if plain:
             head["plain"] = plain
         out["idx-auth"] = head

@@ -6,8 +6,8 @@ Pure values. Secrets on an :class:`Entry` are sealed (``enc:v1:...`` ciphertext)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 # What a lookup answers lives in its own small module (the agent client imports it on every
 # lookup); it is part of the model all the same.
@@ -27,6 +27,7 @@ __all__ = [
     "Header",
     "KdfParams",
     "Scheme",
+    "Skipped",
     "entry_key",
 ]
 
@@ -81,11 +82,23 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry a reader could not use (written by an older version, or edited by hand): named
+    to the user, never served, and written back unchanged, so nothing is lost."""
+
+    where: str  # which entry, for a message: "credential entry 4 (https://b.example)"
+    problem: str
+    raw: Any = field(repr=False, hash=False)  # the TOML table as read
+    plain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """A whole store file: header (None until the first secret is stored) and entries."""
 
     header: Header | None = None
     entries: tuple[Entry, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
 
     def find(self, service: str, username: str | None, *, plain: bool = False) -> Entry | None:
         for entry in self.entries:

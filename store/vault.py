@@ -19,6 +19,7 @@ from store.dirs import Dirs, resolve_dirs
 from store.errors import KeyUnavailableError, NotFoundError, StoreFileError
 from store.model import Credential, Document, Entry, Header, Scheme
 from store.sealing import Sealer
+from store.validation import check_entry
 
 R = TypeVar("R")
 Change = Callable[[Document, Sealer], tuple[Document, R]]
@@ -136,6 +137,12 @@ class Vault:
             new_doc, result = change(doc, self.sealer(header))
             if (fresh and not new_doc.entries) or (new_doc == doc and not fresh):
                 return result  # nothing to write; an empty store is not created
+            # Every writer (CLI, keyring backend, agent, refresh) comes through here: what a
+            # reader would refuse is refused before it reaches the file.
+            before = set(doc.entries)
+            for entry in new_doc.entries:
+                if entry not in before:
+                    check_entry(entry)
             if file_key is not None:
                 # The key goes to disk before any store that needs it.
                 keys.write_key_file(self.dirs.key_file, file_key)

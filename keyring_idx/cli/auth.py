@@ -215,7 +215,13 @@ def describe(entry: Entry) -> dict[str, object]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     vault = _vault()
-    entries = sorted(vault.read().entries, key=lambda e: (e.plain, e.service, e.username or ""))
+    doc = vault.read()
+    for skipped in doc.skipped:
+        say(
+            f"warning: {skipped.where} in {vault.path} is not used ({skipped.problem}); "
+            "log in to it again, or remove it from the file"
+        )
+    entries = sorted(doc.entries, key=lambda e: (e.plain, e.service, e.username or ""))
     if args.json:
         emit_json([describe(e) for e in entries])
         return 0

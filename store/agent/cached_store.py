@@ -10,6 +10,7 @@ flock as the CLI.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -25,6 +26,7 @@ from store.model import SCHEMES, Ambiguous, Credential, Document, Entry, entry_k
 from store.refresh.state import RefreshState, stored_state
 from store.vault import Vault
 
+log = logging.getLogger("idx-auth.agent")
 Signature = tuple[int, int, int, int]
 _RACY = 2.0  # seconds: a file this fresh may share its signature with its successor
 
@@ -123,6 +125,8 @@ class CachedStore:
                 f"{self.store_path} is not a valid store: {exc}; it was left untouched: "
                 "restore it from a backup or move it aside"
             ) from None
+        for skipped in doc.skipped:
+            log.warning("%s in %s is not used: %s", skipped.where, self.store_path, skipped.problem)
         return _Snapshot(signature, raw, doc)
 
     def _current(self) -> tuple[Vault, _Snapshot]:

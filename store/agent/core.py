@@ -23,6 +23,7 @@ from store.agent.store_view import Found, StoreView
 from store.errors import InvalidServiceError, KeyUnavailableError, NotFoundError, StoreError
 from store.listing import EntryInfo
 from store.model import Ambiguous
+from store.validation import InvalidEntryError
 
 if TYPE_CHECKING:
     from store.agent.refresher import Refresher
@@ -116,7 +117,7 @@ class AgentCore:
             return p.reply_error(p.NOT_FOUND, str(exc))
         except KeyUnavailableError as exc:
             return p.reply_error(p.LOCKED if not self.store.unlocked else p.FAILED, str(exc))
-        except InvalidServiceError as exc:
+        except (InvalidServiceError, InvalidEntryError) as exc:
             return p.reply_error(p.INVALID, str(exc))
         except StoreError as exc:
             return p.reply_error(p.FAILED, str(exc))

@@ -293,3 +293,15 @@ def test_a_locked_agent_answers_nothing_and_says_so_once(
         assert ring.get_password("https://h/", "alice") is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "idx-auth unlock" in err and "pw-a" not in err
+
+
+def test_keyring_set_of_an_empty_service_is_refused_and_the_store_stays_readable(
+    dirs: Dirs,
+) -> None:
+    ring = new_ring()
+    ring.scope = "all"  # plain keyring names are stored too
+    login(dirs, "https://h.example/", "alice", "pw-a")
+    with pytest.raises(errors.PasswordSetError, match="service is empty"):
+        ring.set_password("", "u", "pw")
+    assert ring.get_password("https://h.example/", "alice") == "pw-a"
+    assert Vault(dirs).read().skipped == ()

@@ -220,3 +220,52 @@ def test_missing_key_file_is_refused(dirs: Dirs) -> None:
     with pytest.raises(KeyUnavailableError, match="missing"):
         Vault(dirs).login("https://h.example/", "bob", "pw2")
     assert not dirs.key_file.exists()
+
+
+@pytest.mark.parametrize(
+    ("service", "username", "scheme", "plain", "needle"),
+    [
+        ("", "u", "basic", True, "service is empty"),
+        ("https://b.example/", "u", "bearer", False, "bearer entry takes no username"),
+        ("not a url", "u", "basic", False, r"not an http\(s\) URL"),
+        ("http://remote.example/", "u", "basic", False, "HTTPS is required"),
+        ("https://h.example/", None, "basic", False, "needs a username"),
+        ("https://h.example/", "u" * 2000, "basic", False, "longer than"),
+    ],
+)
+def test_a_writer_refuses_what_a_reader_would_refuse(
+    dirs: Dirs, service: str, username: str | None, scheme: str, plain: bool, needle: str
+) -> None:
+    from store.validation import InvalidEntryError
+
+    v = Vault(dirs)
+    v.login("https://ok.example/", "u", "pw")
+    with pytest.raises(InvalidEntryError, match=needle) as info:
+        v.login(service, username, "x", scheme, plain=plain)  # type: ignore[arg-type]
+    assert info.value.exit_code == 2
+    # The store is untouched and still serves the others.
+    fresh = Vault(dirs)
+    assert [e.service for e in fresh.read().entries] == ["https://ok.example/"]
+    assert secret_of(read_credential(fresh, "https://ok.example/", "u")) == "pw"
+
+
+def test_a_reader_skips_one_bad_entry_names_it_and_keeps_it(dirs: Dirs) -> None:
+    # An older version let a bearer entry with a username in; the file must stay usable.
+    v = Vault(dirs)
+    v.login("https://ok.example/", "u", "pw")
+    text = dirs.store_file.read_text()
+    sealed = next(line for line in text.splitlines() if line.startswith("password = "))
+    bad = (
+        '[[credential]]\nservice = "https://b.example/"\nusername = "x"\nscheme = "bearer"\n'
+        f"token = {sealed.split(' = ', 1)[1]}\n"
+    )
+    dirs.store_file.write_text(text.replace("[idx-auth]", bad + "\n[idx-auth]", 1))
+    doc = Vault(dirs).read()
+    assert [e.service for e in doc.entries] == ["https://ok.example/"]
+    (skipped,) = doc.skipped
+    assert "credential entry 2" in skipped.where and "no username" in skipped.problem
+    assert secret_of(read_credential(Vault(dirs), "https://ok.example/", "u")) == "pw"
+    # A later write keeps the bad entry as it was: nothing is lost.
+    Vault(dirs).login("https://new.example/", "v", "pw2")
+    assert 'service = "https://b.example/"' in dirs.store_file.read_text()
+    assert len(Vault(dirs).read().skipped) == 1

@@ -196,7 +196,7 @@ def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dir
     # sequences and newlines: `list` must not recolour the terminal or forge a line.
     evil = "bob\x1b[2J\x1b[31m\rroot\nalice"
     Vault(dirs).login("https://pkgs.example", evil, "pw-1")
-    Vault(dirs).login("plain\x1b]0;title\x07name", "carol", "pw-2")
+    Vault(dirs).login("plain\x1b]0;title\x07name", "carol", "pw-2", plain=True)
     code, _, err = cli("list")
     assert code == 0
     assert "\x1b" not in err and "\r" not in err and "\x07" not in err

@@ -100,3 +100,30 @@ def test_commands_of_another_store_do_not_use_this_stores_agent(dirs: Dirs, tmp_
     finally:
         agent.send_signal(signal.SIGTERM)
         agent.wait(timeout=20)
+
+
+def test_the_agent_refuses_an_entry_no_reader_would_accept(dirs: Dirs) -> None:
+    from store.agent import protocol as p
+
+    assert (
+        cli("login", "https://h.example/", "-u", "seed", "--password", "-", stdin="s\n").returncode
+        == 0
+    )
+    agent = subprocess.Popen([str(BIN / "idx-auth"), "agent"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while client.get("https://h.example/", "seed") is client.NOT_RUNNING:
+            assert time.monotonic() < deadline, "agent did not come up"
+            time.sleep(0.05)
+        for bad in (
+            p.Login("https://b.example/", "x", "bearer", "tok"),
+            p.Login("not a url", "x", "basic", "pw"),
+            p.Login("http://remote.example/", "x", "basic", "pw"),
+        ):
+            reply = client.request(bad, timeout=10.0, store=str(dirs.store_file))
+            assert reply.status == p.INVALID, (bad.service, reply)
+        token = cli("token", "https://h.example/", "-u", "seed")
+        assert (token.returncode, token.stdout) == (0, "s\n")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=20)
