@@ -99,7 +99,7 @@ def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Docu
     path = str(vault.path)
     exists = vault.path.exists()
     try:
-        doc = vault.read()
+        doc = vault.read_for_listing()
     except StoreError as exc:
         return StoreFacts(path, exists, error=str(exc)), Document()
     header = doc.header
@@ -114,7 +114,7 @@ def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Docu
     if header.key_source == "passphrase" and not env.get("IDX_AUTH_PASSPHRASE_FILE"):
         return replace(base, locked=True), doc
     try:
-        vault.sealer(header)
+        doc = vault.read()  # unwraps the key and authenticates every field
     except StoreError as exc:
         return replace(base, error=str(exc)), doc
     bad: list[str] = []

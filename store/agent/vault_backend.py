@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from store import codec, files
 from store.agent.backend import EntryInfo, Found
 from store.dirs import Dirs
 from store.errors import (
@@ -68,7 +67,7 @@ class VaultBackend:
 
     def _read_key_source(self) -> str:
         try:
-            doc = Vault(self.dirs).read()
+            doc = Vault(self.dirs).peek()
         except StoreFileError:
             return os.environ.get("IDX_AUTH_KEY_SOURCE") or "file"
         if doc.header is None:
@@ -116,16 +115,9 @@ class VaultBackend:
     def _load(self, vault: Vault) -> _Snapshot:
         # Signature first: if a writer replaces the file after it, the next stat differs.
         signature = self._signature()
-        raw = files.read_private_bytes(self.dirs.store_file, "store")
+        raw, doc = vault.read_snapshot()  # every field authenticated with the key
         if raw is None:
             return _Snapshot(None, b"", Document())
-        try:
-            doc = codec.decode(raw.decode("utf-8"))
-        except (UnicodeDecodeError, codec.CodecError) as exc:
-            raise StoreFileError(
-                f"{self.store_path} is not a valid store: {exc}; it was left untouched: "
-                "restore it from a backup or move it aside"
-            ) from None
         return _Snapshot(signature, raw, doc)
 
     def _current(self) -> tuple[Vault, _Snapshot]:
@@ -210,7 +202,7 @@ class VaultBackend:
         if self._vault is not None and snapshot is not None:
             doc = self._current()[1].doc
         else:
-            doc = Vault(self.dirs).read()  # names and usernames are not encrypted
+            doc = Vault(self.dirs).read_for_listing()  # names and usernames are not encrypted
         return [entry_info(e) for e in doc.entries]
 
     # --- writing -------------------------------------------------------------------------------
