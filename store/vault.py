@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from store import codec, crypto, files, generations, keys, service
+from store import codec, crypto, files, generations, keys
 from store.dirs import Dirs, resolve_dirs
 from store.errors import KeyUnavailableError, NotFoundError, StoreFileError
 from store.model import FORMAT_VERSION, SEAL_FORMAT, Credential, Document, Entry, Header, Scheme
@@ -197,13 +197,6 @@ class Vault:
                 "authentication (tampered or corrupted); log in to it again to replace it"
             ) from None
 
-    def lookup(self, url: str, username: str | None) -> Credential | None:
-        """uv's lookup for a request URL: exact key, else the longest whole-segment prefix."""
-        doc = self.read()
-        entries = [e for e in doc.entries if not e.plain]
-        found = service.select(entries, url, username, key=_entry_key)
-        return None if found is None else self.reveal(doc, found)
-
     # -- changing ----------------------------------------------------------------------------
 
     def update(self, change: Change[R]) -> R:
@@ -339,10 +332,6 @@ class Vault:
                 keys.write_key_file(key_file, file_key)
                 files.remove(_next_key_path(key_file))
             return written
-
-
-def _entry_key(entry: Entry) -> tuple[str, str | None]:
-    return entry.service, entry.username
 
 
 def _next_key_path(key_file: Path) -> Path:

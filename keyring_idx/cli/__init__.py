@@ -82,8 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Bytes that are not UTF-8 arrive as lone surrogates; nothing could store or send
             # them, so say so before any command starts (the argument itself is not shown).
             print(
-                f"idx-auth: error: argument {position} is not valid UTF-8 text; "
-                "give it in UTF-8",
+                f"idx-auth: error: argument {position} is not valid UTF-8 text; give it in UTF-8",
                 file=sys.stderr,
             )
             return 2

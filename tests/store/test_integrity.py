@@ -21,12 +21,19 @@ from keyring_idx.backend import IdxKeyring
 from store import codec, crypto
 from store.dirs import Dirs, resolve_dirs
 from store.errors import StoreFileError
-from store.model import LEGACY_FORMAT, Document, Header
+from store.model import LEGACY_FORMAT, Credential, Document, Header
 from store.sealing import IntegrityError, Sealer
 from store.vault import Vault
 from tests.keyring_idx.cli import conftest as cli_conftest
 from tests.keyring_idx.cli.conftest import Cli
 from tests.store.agent.agentproc import agent_env, stop, wait_until_serving
+from tests.store.reading import read_credential
+
+
+def secret_of(answer: object) -> str | None:
+    """The secret of an agent's answer, None for anything but a credential."""
+    return answer.secret if isinstance(answer, Credential) else None
+
 
 SVC = "https://h.example/api"
 cli = cli_conftest.cli  # the in-process idx-auth runner, as a fixture here too
@@ -122,7 +129,7 @@ def test_any_field_edited_without_the_key_is_refused(dirs: Dirs, tmp_path: Path,
     edit(dirs, EDITS[name])
     before = dirs.store_file.read_bytes()
     with pytest.raises(StoreFileError, match=r"failed authentication|not a valid store"):
-        Vault(dirs).lookup(SVC + "/simple/", "alice")
+        read_credential(Vault(dirs), SVC + "/simple/", "alice")
     with pytest.raises(StoreFileError):
         Vault(dirs).login("https://other.example/", "u", "x")
     assert dirs.store_file.read_bytes() == before  # never overwritten
@@ -141,11 +148,16 @@ def test_a_planted_command_never_runs_from_the_cli(dirs: Dirs, tmp_path: Path, c
 
 
 def test_a_planted_command_never_runs_from_the_keyring_backend(
-    dirs: Dirs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    dirs: Dirs,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     planted = store_with_refresh(dirs, tmp_path, expires_in=-60)
     edit(dirs, plant_command(planted))
-    assert IdxKeyring().get_password("https://t.example/simple/", "aws") is None
+    monkeypatch.setattr("keyring_idx.backend._warned_store", False)  # it warns once a process
+    ring = IdxKeyring()  # type: ignore[no-untyped-call]
+    assert ring.get_password("https://t.example/simple/", "aws") is None
     err = capsys.readouterr().err
     assert "failed authentication" in err and len(err.strip().splitlines()) <= 1
     assert not planted.exists()
@@ -163,7 +175,7 @@ def test_the_agent_refuses_a_store_with_a_planted_command(tmp_path: Path) -> Non
         wait_until_serving(sock, proc)
         from store.agent import client
 
-        assert client.get(SVC + "/simple/", "alice", path=str(sock)) == ("alice", "pw-alice")
+        assert secret_of(client.get(SVC + "/simple/", "alice", path=str(sock))) == "pw-alice"
 
         # The edit also makes the token due, so an agent that trusted the file would run the
         # command at once.
@@ -223,7 +235,7 @@ def test_a_format_1_store_is_read_and_migrated_on_the_next_write(dirs: Dirs) -> 
     legacy = write_format_1(dirs)
     v = Vault(dirs)
     assert v.read().header.format == LEGACY_FORMAT  # type: ignore[union-attr]
-    got = v.lookup(SVC + "/simple/", "alice")
+    got = read_credential(v, SVC + "/simple/", "alice")
     assert got is not None and got.secret == "pw-alice"
     assert dirs.store_file.read_bytes() == legacy  # reading alone writes nothing
     v.login("https://new.example/", "carol", "pw-carol")
@@ -235,14 +247,14 @@ def test_a_format_1_store_is_read_and_migrated_on_the_next_write(dirs: Dirs) -> 
         (SVC, "alice", "pw-alice"),
         ("https://new.example/", "carol", "pw-carol"),
     ):
-        found = fresh.lookup(url, user)
+        found = read_credential(fresh, url, user)
         assert found is not None and found.secret == secret
     plain = fresh.read().find("my app", "bob", plain=True)
     assert plain is not None and fresh.reveal(fresh.read(), plain).secret == "pw-bob"
     # From now on a format-1 file in its place is a downgrade, refused.
     dirs.store_file.write_bytes(legacy)
     with pytest.raises(StoreFileError, match="older format"):
-        Vault(dirs).lookup(SVC, "alice")
+        read_credential(Vault(dirs), SVC, "alice")
 
 
 def test_a_format_1_passphrase_store_migrates_without_asking_again(dirs: Dirs) -> None:
@@ -267,7 +279,7 @@ def test_a_format_1_passphrase_store_migrates_without_asking_again(dirs: Dirs) -
     migrating.login("https://new.example/", "carol", "pw-carol")
     assert asked == [False]  # once, to unwrap; the wrapped key is kept as it was
     assert codec.decode(dirs.store_file.read_text()).header.format == 2  # type: ignore[union-attr]
-    found = Vault(dirs, passphrase=passphrase, env={}).lookup(SVC, "alice")
+    found = read_credential(Vault(dirs, passphrase=passphrase, env={}), SVC, "alice")
     assert found is not None and found.secret == "pw-alice"
 
 

@@ -15,6 +15,7 @@ import pytest
 from store import files
 from store.dirs import Dirs
 from store.vault import Vault
+from tests.store.reading import read_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,14 +24,14 @@ SERVICES = {f"https://h{i}.example/": f"secret-{i}" for i in range(4)}
 LOOKUPS = """
 import sys, traceback
 from pathlib import Path
-from store.vault import Vault
+from store.access import get_credential
 stop = Path(sys.argv[1])
 services = {f"https://h{i}.example/": f"secret-{i}" for i in range(4)}
 done = failed = 0
 while not stop.exists() or done < 20:
     for url, secret in services.items():
         try:
-            found = Vault().lookup(url, "u")  # a fresh process's view each time: no key cache
+            found = get_credential(url, "u", use_agent=False)  # a fresh vault each time
             ok = found is not None and found.secret == secret
         except Exception:
             traceback.print_exc()
@@ -83,7 +84,7 @@ def test_lookups_racing_rekeys_never_fail(dirs: Dirs, tmp_path: Path) -> None:
     assert len(dirs.key_file.read_text().splitlines()) == 1
     fresh = Vault(dirs)
     for url, secret in SERVICES.items():
-        found = fresh.lookup(url, "u")
+        found = read_credential(fresh, url, "u")
         assert found is not None and found.secret == secret
 
 
@@ -138,7 +139,7 @@ def test_a_crash_at_any_point_of_a_rekey_loses_nothing(
     def check() -> None:
         fresh = vault()
         for url, secret in SERVICES.items():
-            found = fresh.lookup(url, "u")
+            found = read_credential(fresh, url, "u")
             assert found is not None and found.secret == secret
         doc = fresh.read()
         plain = doc.find("my app", "u", plain=True)
