@@ -73,6 +73,24 @@ def inspect_dir(path: Path, what: str) -> str | None:
     return problem_with(path, st, what, link=link)
 
 
+def inspect_file(path: Path, what: str) -> str | None:
+    """The rule for a file of ours that exists (no symlink at all): None when it holds."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot inspect {what} {path}: {exc.strerror}"
+    if stat.S_ISLNK(st.st_mode):
+        return (
+            f"{what} {path} is a symlink; idx-auth never makes one there: remove it "
+            "(and restore the real file from a backup if you need it)"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        return f"{what} {path} is not a regular file; move it aside"
+    return problem_with(path, st, what)
+
+
 def check_dir(path: Path, what: str) -> None:
     problem = inspect_dir(path, what)
     if problem is not None:
