@@ -7,6 +7,8 @@ Metadata-Version 2.1, so only a build gives its dependencies.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import tarfile
@@ -94,16 +96,25 @@ def make_wheel(
     extras: Sequence[str] = (),
     files: dict[str, str] | None = None,
 ) -> bytes:
+    """An installable wheel: one module, METADATA, WHEEL and a RECORD with hashes."""
     dist = f"{name.replace('-', '_')}-{version}"
-    meta = core_metadata(name, version, requires_python, requires, extras)
-    wheel = "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    members = dict(files or {f"{name.replace('-', '_')}/__init__.py": f'VERSION = "{version}"\n'})
+    members[f"{dist}.dist-info/METADATA"] = core_metadata(
+        name, version, requires_python, requires, extras
+    )
+    members[f"{dist}.dist-info/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = []
+    for path, text in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{dist}.dist-info/RECORD,,")
+    members[f"{dist}.dist-info/RECORD"] = "\n".join(record) + "\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        for path, text in (files or {f"{name.replace('-', '_')}/__init__.py": ""}).items():
-            zf.writestr(path, text)
-        zf.writestr(f"{dist}.dist-info/METADATA", meta)
-        zf.writestr(f"{dist}.dist-info/WHEEL", wheel)
-        zf.writestr(f"{dist}.dist-info/RECORD", "")
+        for path, text in members.items():
+            zf.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), text)
     return buf.getvalue()
 
 
