@@ -8,7 +8,8 @@ sources (our keyring backend), never from the lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import tomli_w
@@ -33,6 +34,22 @@ def _file(f: DistFile) -> dict[str, Any]:
         "url": strip_userinfo(f.url),
         "hashes": {algo: value for algo, value in f.hashes},
     }
+
+
+def with_hashes(pins: Sequence[Pin], digest: Callable[[Pin, DistFile], str]) -> list[Pin]:
+    """Pins whose files all carry a hash: ``digest`` (which downloads the file) supplies the
+    sha256 of any file its index page listed without one."""
+    out = []
+    for pin in pins:
+        if all(f.hashes for f in pin.files):
+            out.append(pin)
+            continue
+        files = tuple(
+            f if f.hashes else dataclasses.replace(f, hashes=(("sha256", digest(pin, f)),))
+            for f in pin.files
+        )
+        out.append(dataclasses.replace(pin, files=files, file=files[0]))
+    return out
 
 
 def environment_marker(markers: Mapping[str, str]) -> str:

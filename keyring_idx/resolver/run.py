@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from keyring_idx.cli.base import CliError, emit_json, say
@@ -13,11 +16,13 @@ from keyring_idx.resolver.config import CliOptions, build_settings
 from keyring_idx.resolver.config_files import read_layers, read_project
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph import Graph
+from keyring_idx.resolver.graph import Graph, Pin
 from keyring_idx.resolver.graph_run import run_graph
+from keyring_idx.resolver.metadata import download_file
 from keyring_idx.resolver.report import explain, failures, table, to_json
 from keyring_idx.resolver.resolve import Result, resolve_all
 from keyring_idx.resolver.select import Target, make_target
+from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
 from store.http import NetworkSettings
 
@@ -75,6 +80,10 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
                 no_build=getattr(args, "no_build", False),
                 workers=_workers(env),
             )
+            if output and not graph.failures:
+                graph = dataclasses.replace(
+                    graph, pins=tuple(lock.with_hashes(graph.pins, _digest(client)))
+                )
             return _finish_graph(args, graph, target, output, source)
         results = resolve_all(requirements, settings, target, client, workers=_workers(env))
     _print(args, results)
@@ -85,6 +94,13 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
     for line in problems:
         say(f"idx-auth: cannot resolve {line}")
     return 1 if problems else 0
+
+
+def _digest(client: IndexClient) -> Callable[[Pin, DistFile], str]:
+    def digest(pin: Pin, file: DistFile) -> str:
+        return hashlib.sha256(download_file(client, pin.index, file)).hexdigest()
+
+    return digest
 
 
 def _finish_graph(

@@ -10,7 +10,7 @@ from packaging.utils import canonicalize_name
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import ResolverError
 from keyring_idx.resolver.graph import Pin
-from keyring_idx.resolver.lock import dumps
+from keyring_idx.resolver.lock import dumps, with_hashes
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
 
@@ -59,3 +59,10 @@ def test_a_file_without_hash_cannot_be_locked() -> None:
     f = DistFile("a-1.0-py3-none-any.whl", "https://idx.example/a.whl")
     with pytest.raises(ResolverError, match="no hash"):
         dumps([pin("a", (f,))], TARGET)
+
+
+def test_missing_hashes_are_computed() -> None:
+    f = DistFile("a-1.0-py3-none-any.whl", "https://idx.example/a.whl")
+    (filled,) = with_hashes([pin("a", (f,))], lambda p, file: "ef" if file is f else "")
+    assert filled.file.hashes == (("sha256", "ef"),)
+    assert 'sha256 = "ef"' in dumps([filled], TARGET)
