@@ -19,7 +19,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -97,10 +97,13 @@ class Req:
     extras: frozenset[NormalizedName]
     specifier: SpecifierSet
     text: str
+    # resolvelib asks for these tens of thousands of times per resolution: computed once
+    key: str = field(init=False, compare=False)
+    spec: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return _key(self.name, self.extras)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
+        object.__setattr__(self, "spec", str(self.specifier))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +114,10 @@ class Cand:
     index: Index
     files: tuple[DistFile, ...]  # usable files of the version, best first
     credential: CredentialKind
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return _key(self.name, self.extras)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
 
 
 def _key(name: NormalizedName, extras: frozenset[NormalizedName]) -> str:
@@ -266,18 +269,30 @@ class Walker:
         )
         if versions:  # the likely pick: read its metadata while the resolver does other work
             _, index, files, _, _ = versions[0]
-            self._pool.submit(
-                self._quiet,
-                lambda f: self._meta.get(f.url, lambda: self._read(index, f)),
-                files[0],
-            )
+            self._pool.submit(self._quiet, lambda f: self._warm(index, f), files[0])
         return offer
+
+    def _warm(self, index: Index, file: DistFile) -> None:
+        """Read the metadata of a likely pick, then look ahead at its dependencies' pages: the
+        graph loads in the background along the path the resolver will most likely take."""
+        meta = self._meta.get(file.url, lambda: self._read(index, file))
+        env = dict(self.target.markers) | {"extra": ""}
+        names = []
+        for text in meta.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue  # reported when the resolver gets there
+            if req.marker is None or req.marker.evaluate(env):
+                names.append(canonicalize_name(req.name))
+        self.prefetch(names)
 
 
 class Provider(AbstractProvider[Req, Cand, str]):
     def __init__(self, walker: Walker) -> None:
         self.walker = walker
         self.order: dict[str, int] = {}
+        self._satisfied: dict[tuple[str, Version], bool] = {}
 
     def identify(self, requirement_or_candidate: Req | Cand) -> str:
         return requirement_or_candidate.key
@@ -328,7 +343,13 @@ class Provider(AbstractProvider[Req, Cand, str]):
         return out
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        key = (requirement.spec, candidate.version)
+        found = self._satisfied.get(key)
+        if found is None:
+            found = self._satisfied[key] = requirement.specifier.contains(
+                candidate.version, prereleases=True
+            )
+        return found
 
     def get_dependencies(self, candidate: Cand) -> list[Req]:
         meta = self.walker.metadata(candidate)
