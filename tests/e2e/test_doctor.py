@@ -129,6 +129,8 @@ def test_all_fixed(
     assert probe["detail"].startswith("200 from " + server.url("private") + "/internal-lib/")
     confusion = checks["dependency-confusion"]
     assert confusion["verdict"] == "ok" and "(1 pinned)" in confusion["detail"]
+    graph_audit = checks["audit"]
+    assert graph_audit["verdict"] == "ok" and "2 packages over 2 indexes" in graph_audit["detail"]
     # The text form: one line per check and a summary, on stderr.
     assert main(["doctor", "--project", str(root)]) == 0
     out, err = capsys.readouterr()
