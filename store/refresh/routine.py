@@ -10,7 +10,7 @@ persists ``Outcome.state``: the token into the entry's secret and ``expires-at``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,11 +35,6 @@ class Outcome:
     attempted: bool  # a fetch was made
     refreshed: bool  # state.token is a token fetched just now
     error: RefreshError | None = None  # why the attempt failed (the old token is kept)
-
-
-def prime(state: RefreshState, now: datetime, rand: RandomSource) -> RefreshState:
-    """``state`` with its next attempt planned, for an agent that just loaded the entry."""
-    return replace(state, next_attempt=schedule.plan(state, now, rand))
 
 
 def refresh(

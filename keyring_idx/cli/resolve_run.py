@@ -1,4 +1,8 @@
-"""The I/O shell of ``idx-auth resolve``: read settings, build the client, print the outcome."""
+"""The I/O shell of ``idx-auth resolve``: read settings, build the client, print the outcome.
+
+Imported only when the command runs (see :mod:`keyring_idx.cli.resolve`): it pulls in httpx and
+the resolver.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from keyring_idx.resolver.config import CliOptions, build_settings
 from keyring_idx.resolver.config_files import read_layers, read_project
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
+from keyring_idx.resolver.outcome import Result
 from keyring_idx.resolver.report import explain, failures, table, to_json
-from keyring_idx.resolver.resolve import Result, resolve_all
+from keyring_idx.resolver.resolve import resolve_all
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.store_source import StoreSource
 from store.http import NetworkSettings
