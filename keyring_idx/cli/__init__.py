@@ -23,7 +23,7 @@ from keyring_idx.cli.base import CliError, importing, say
 from store.errors import StoreError
 
 # Order here is the order of `idx-auth --help`.
-COMMAND_GROUPS = ("auth", "refresh", "agent", "resolve", "setup", "doctor")
+COMMAND_GROUPS = ("auth", "refresh", "agent", "resolve", "audit", "setup", "doctor")
 
 # Which group registers each command, so a run can import just that one;
 # tests/keyring_idx/cli/test_main.py keeps this in step with the groups' register().
@@ -42,6 +42,7 @@ COMMANDS = {
     "lock": "agent",
     "unlock": "agent",
     "resolve": "resolve",
+    "audit": "audit",
     "setup": "setup",
     "doctor": "doctor",
 }

@@ -1,6 +1,7 @@
-"""What resolving a requirement came to: resolved, unresolved or skipped, with the indexes
-asked on the way. Pure values, shared by the resolver (:mod:`.resolve`), which makes them, and
-the report (:mod:`.report`), which prints them.
+"""What resolving came to: per requirement resolved, unresolved or skipped, with the indexes
+asked on the way; for the whole graph its pins. Pure values, shared by the resolver
+(:mod:`.resolve`, :mod:`.graph`), which makes them, and what shows or writes them
+(:mod:`.report`, :mod:`.graph_report`, :mod:`.lock`, :mod:`.audit`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.credentials import CredentialKind
 from keyring_idx.resolver.simple import DistFile
 
-__all__ = ["Resolved", "Result", "Skipped", "Step", "Unresolved"]
+__all__ = ["Graph", "Pin", "Resolved", "Result", "Skipped", "Step", "Unresolved"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +67,32 @@ class Skipped:
 
 
 Result = Resolved | Unresolved | Skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """One package of the resolved graph."""
+
+    name: NormalizedName
+    version: str
+    index: Index
+    file: DistFile
+    files: tuple[DistFile, ...]
+    credential: CredentialKind
+    required_by: tuple[str, ...]
+    why: str
+    steps: tuple[Step, ...]
+    metadata_source: str
+    requirements: tuple[str, ...]  # the specifiers that constrained it, with who asked
+    fallback: bool = False
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    pins: tuple[Pin, ...]
+    skipped: tuple[Skipped, ...]
+    failures: tuple[Unresolved, ...]
