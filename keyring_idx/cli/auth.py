@@ -215,7 +215,7 @@ def describe(entry: Entry) -> dict[str, object]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     vault = _vault()
-    doc = vault.read()
+    doc = vault.read_for_listing()
     for skipped in doc.skipped:
         say(
             f"warning: {skipped.where} in {vault.path} is not used ({skipped.problem}); "
@@ -241,7 +241,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path: Path = args.path or plaintext.uv_store_path(os.environ, Path.home())
     # uv holds this lock for every read and write of its store.
-    with files.locked(path.with_name(path.name + ".lock")):
+    with files.locked(path.with_name(path.name + ".lock"), ours=False):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -307,10 +307,10 @@ def _write_uv_file(out: Path, text: str) -> None:
 
     if out.name == "credentials.toml":
         # Writing into a uv credentials dir: take uv's lock like uv does.
-        with files.locked(out.with_name(out.name + ".lock")):
-            files.atomic_write(out, text.encode())
+        with files.locked(out.with_name(out.name + ".lock"), ours=False):
+            files.atomic_write(out, text.encode(), ours=False)
     else:
-        files.atomic_write(out, text.encode())
+        files.atomic_write(out, text.encode(), ours=False)
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""The resolver's exception tree; ``exit_code`` is what ``idx-auth`` exits with."""
+"""The resolver's exception tree; ``exit_code`` is what ``idx-auth`` exits with. Pure."""
 
 from __future__ import annotations
 
@@ -25,5 +25,12 @@ class IndexRequestError(ResolverError):
 
 class MissingCredentialsError(ResolverError):
     """``authenticate = "always"`` and no credential source had anything for the index."""
+
+    exit_code = 1
+
+
+class MetadataError(ResolverError):
+    """A distribution's metadata could not be had: a broken file, a hash mismatch, a failed
+    build, or a dynamic sdist with building switched off (``--no-build``)."""
 
     exit_code = 1
