@@ -133,8 +133,8 @@ def test_passphrase_store_needs_unlock(tmp_path: Path) -> None:
     try:
         assert get_pair(SVC, "alice", path=sock) is client.LOCKED
         assert client.request(p.Status(), path=sock).data["locked"] is True
-        assert client.request(p.Unlock("wrong"), path=sock).status == p.FAILED
-        assert client.request(p.Unlock("correct horse"), path=sock).ok
+        assert client.request(p.Unlock("wrong"), path=sock, timeout=30).status == p.FAILED
+        assert client.request(p.Unlock("correct horse"), path=sock, timeout=30).ok
         assert get_pair(SVC, "alice", path=sock) == ("alice", "pw-alice")
     finally:
         stop(proc)
