@@ -34,6 +34,7 @@ class DistFile:
     requires_python: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None
+    upload_time: str | None = None  # PEP 700, JSON pages only
 
 
 def _yanked(value: Any) -> tuple[bool, str | None]:
@@ -62,6 +63,7 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
         hashes = entry.get("hashes") or {}
         yanked, reason = _yanked(entry.get("yanked", False))
         requires_python = entry.get("requires-python")
+        upload_time = entry.get("upload-time")
         files.append(
             DistFile(
                 filename=filename,
@@ -70,6 +72,7 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
                 requires_python=requires_python if isinstance(requires_python, str) else None,
                 yanked=yanked,
                 yanked_reason=reason,
+                upload_time=upload_time if isinstance(upload_time, str) else None,
             )
         )
     return tuple(files)

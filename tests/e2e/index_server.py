@@ -25,11 +25,16 @@ from packaging.utils import canonicalize_name
 Format = Literal["json", "html", "both", "flat"]
 
 
-def make_wheel(name: str, version: str, requires_python: str | None = None) -> bytes:
-    dist = f"{name.replace('-', '_')}-{version}"
+def make_metadata(name: str, version: str, requires_python: str | None = None) -> str:
     meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     if requires_python:
         meta += f"Requires-Python: {requires_python}\n"
+    return meta
+
+
+def make_wheel(name: str, version: str, requires_python: str | None = None) -> bytes:
+    dist = f"{name.replace('-', '_')}-{version}"
+    meta = make_metadata(name, version, requires_python)
     wheel = "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -46,6 +51,7 @@ class Release:
     requires_python: str | None = None
     yanked: bool = False
     tag: str = "py3-none-any"
+    uploaded: str | None = None  # PEP 700 upload-time (RFC 3339), JSON pages only
 
 
 @dataclass
@@ -81,9 +87,12 @@ class IndexServer:
         for spec in specs:
             for name, releases in spec.packages.items():
                 for r in releases:
-                    self.files[f"/{spec.key}/files/{spec.filename(name, r)}"] = make_wheel(
+                    path = f"/{spec.key}/files/{spec.filename(name, r)}"
+                    self.files[path] = make_wheel(name, r.version, r.requires_python)
+                    # PEP 658 metadata, so `uv lock` reads it without fetching the wheel
+                    self.files[path + ".metadata"] = make_metadata(
                         name, r.version, r.requires_python
-                    )
+                    ).encode()
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         if tls is not None:
@@ -119,15 +128,18 @@ class IndexServer:
         for r in spec.packages.get(name, []):
             fn = spec.filename(name, r)
             data = self.files[f"/{spec.key}/files/{fn}"]
-            entries.append(
-                {
-                    "filename": fn,
-                    "url": f"/{spec.key}/files/{fn}",
-                    "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
-                    "requires-python": r.requires_python,
-                    "yanked": r.yanked,
-                }
-            )
+            meta = self.files[f"/{spec.key}/files/{fn}.metadata"]
+            entry: dict[str, object] = {
+                "filename": fn,
+                "url": f"/{spec.key}/files/{fn}",
+                "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+                "requires-python": r.requires_python,
+                "yanked": r.yanked,
+                "core-metadata": {"sha256": hashlib.sha256(meta).hexdigest()},
+            }
+            if r.uploaded is not None:
+                entry["upload-time"] = r.uploaded
+            entries.append(entry)
         return entries
 
     def _html(self, entries: list[dict[str, object]]) -> bytes:
@@ -140,6 +152,9 @@ class IndexServer:
                 attrs += f' data-requires-python="{html.escape(str(e["requires-python"]))}"'
             if e["yanked"]:
                 attrs += ' data-yanked=""'
+            meta = e["core-metadata"]
+            assert isinstance(meta, dict)
+            attrs += f' data-core-metadata="sha256={meta["sha256"]}"'
             links.append(f"<a {attrs}>{e['filename']}</a><br/>")
         return ("<!DOCTYPE html><html><body>" + "".join(links) + "</body></html>").encode()
 
@@ -163,8 +178,17 @@ class IndexServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_HEAD(self) -> None:
+                path = _local_path(self.path)
+                data = server.files.get(path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                # An absolute URL: the server is used as a forward proxy (HTTP_PROXY), and
+                # serves every host's /<key>/... paths itself, as if it were that host.
+                path = _local_path(self.path)
                 auth = self.headers.get("Authorization")
                 with server._lock:
                     server.seen.append(Seen(path, auth, self.headers.get("Accept")))
@@ -216,6 +240,12 @@ class IndexServer:
                 return self._send(200, server._html(entries))
 
         return Handler
+
+
+def _local_path(target: str) -> str:
+    if target.startswith(("http://", "https://")):
+        target = "/" + target.split("://", 1)[1].partition("/")[2]
+    return target.split("?", 1)[0]
 
 
 @contextmanager
