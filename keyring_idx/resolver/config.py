@@ -347,7 +347,9 @@ def _flag(env: Mapping[str, str], *names: str) -> bool:
 
 def _choice(value: object, allowed: Sequence[str], what: str, origin: str) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise ConfigError(f"{what} {value!r} from {origin} is not one of " + ", ".join(allowed))
+        raise ConfigError(
+            f"unknown {what} {value!r} from {origin}; use one of " + ", ".join(allowed)
+        )
     return value
 
 
