@@ -48,6 +48,7 @@ class UvPlaintextStore:
             return self._entries
 
     def lookup(self, url: str, username: str | None) -> tuple[str | None, str] | None:
+        from store.credential import Ambiguous
         from store.service import select
 
         entries = self._load()
@@ -57,6 +58,6 @@ class UvPlaintextStore:
             hit = select(entries, url, username, key=lambda c: (c.service, c.username))
         except (StoreError, ValueError):
             return None
-        if hit is None or hit.secret is None:
-            return None
+        if hit is None or isinstance(hit, Ambiguous) or hit.secret is None:
+            return None  # uv errors on an ambiguous lookup: it sends nothing
         return (None, hit.secret) if hit.scheme == "bearer" else (hit.username, hit.secret)
