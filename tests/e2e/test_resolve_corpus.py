@@ -556,6 +556,29 @@ CASES: list[Case] = [
         netrc=NETRC.format(pw="p"),
         fails="401",
     ),
+    Case(
+        "cred-lock-always-asks-keyring-without-username",
+        "lock",
+        files={
+            "pyproject.toml": project(
+                ["foo"],
+                '[tool.uv]\nkeyring-provider = "subprocess"\n'
+                + idx("auth", authenticate="always")
+                + PUB,
+            )
+        },
+        store=(("auth", "u", "p"),),
+        expect={"foo": ("1.1", "auth")},
+        cred={"foo": "store"},
+    ),
+    Case(
+        "cred-netrc-of-another-user-is-not-sent",
+        "pip",
+        reqs=("foo",),
+        args=("--default-index", "@auth|u@"),
+        netrc="machine 127.0.0.1 login x password p\n",
+        fails="401",
+    ),
     # -- status rules (class 6) -------------------------------------------------------------
     *[
         Case(
