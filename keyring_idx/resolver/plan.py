@@ -29,7 +29,8 @@ from keyring_idx.resolver.selection import Selection, selected, universe
 @dataclass(frozen=True, slots=True)
 class Plan:
     settings: Settings
-    items: tuple[Wanted | Result, ...]
+    items: tuple[Wanted | Result, ...]  # the packages, requirements merged (--no-deps)
+    requirements: tuple[str, ...]  # the requirement strings selected (the graph's roots)
     where: str  # the project file or directory, for messages
     header: Mapping[str, object] = field(default_factory=dict)  # model, uv version, project
 
@@ -99,4 +100,4 @@ def plan_run(
         "project": where if workspace is not None else None,
         "selected": picked,
     }
-    return Plan(settings, items, where, header)
+    return Plan(settings, items, tuple(wanted), where, header)

@@ -80,15 +80,21 @@ def _step_line(step: Step) -> list[str]:
     return lines
 
 
+def model_lines(header: Mapping[str, object] | None) -> list[str]:
+    """The first lines of ``--explain``: which of uv's models, for which project, which uv."""
+    if not header:
+        return []
+    project = header.get("project")
+    where = f" for {project}" if project else ""
+    out = [f"model: {header.get('model')}{where}, as uv {header.get('uv_version')} does"]
+    picked = header.get("selected")
+    if isinstance(picked, list) and picked:
+        out.append("resolving: " + ", ".join(str(p) for p in picked))
+    return out
+
+
 def explain(results: Sequence[Result], header: Mapping[str, object] | None = None) -> str:
-    out: list[str] = []
-    if header:
-        project = header.get("project")
-        where = f" for {project}" if project else ""
-        out.append(f"model: {header.get('model')}{where}, as uv {header.get('uv_version')} does")
-        picked = header.get("selected")
-        if isinstance(picked, list) and picked:
-            out.append("resolving: " + ", ".join(str(p) for p in picked))
+    out = model_lines(header)
     for r in results:
         if isinstance(r, Skipped):
             out.append(f"{r.requirement}: skipped, {r.reason}")
