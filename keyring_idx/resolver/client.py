@@ -185,6 +185,8 @@ class IndexClient:
         """A file that ``index``'s page links (wheel, sdist, ``.metadata``), read whole, with
         the credential that worked for the index's pages (sent to the index's origin only).
         ``byte_range`` is a ``Range`` header value such as ``bytes=-65536``."""
+        if url.startswith("file:"):
+            return _local_file(url)
         with self._lock:
             cred = self._found.get(index.url)
         if cred is None and index.authenticate != "never":
@@ -193,7 +195,7 @@ class IndexClient:
         headers = {"Accept": "*/*"} | ({"Range": byte_range} if byte_range else {})
         response, _, _ = self._get(url, index.url, cred, headers)
         if response.status_code in (401, 403) and cred is None and index.authenticate == "auto":
-            found, _ = search(url, None, self._netrc, self._store)
+            found = self._search(index, url, None, [])
             if found is not None:
                 response, _, _ = self._get(url, index.url, found, headers)
         return response
@@ -292,8 +294,8 @@ class IndexClient:
         used: CredentialKind = "none"
         if sent is not None and may_send(url, strip_userinfo(index.url)) is None:
             used = sent.kind
-        if sent is not None and sent.complete and response.is_success:
-            with self._lock:
+        if sent is not None and response.is_success:
+            with self._lock:  # a bare username that worked (``tok3n:``) is sent again too
                 self._found.setdefault(index.url, sent)
         files: tuple[DistFile, ...] = ()
         if response.is_success:
@@ -378,6 +380,18 @@ class IndexClient:
             response.read()
             return response, url, refused
         raise IndexRequestError(f"too many redirects starting at {url}; check the index URL")
+
+
+def _local_file(url: str) -> httpx.Response:
+    """A file of a local flat index or find-links directory, as a download would answer."""
+    from pathlib import Path
+    from urllib.request import url2pathname
+
+    try:
+        data = Path(url2pathname(urlsplit(url).path)).read_bytes()
+    except OSError:
+        return httpx.Response(404)
+    return httpx.Response(200, content=data)
 
 
 def _env(index: Index) -> str:

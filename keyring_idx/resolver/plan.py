@@ -1,10 +1,10 @@
 """What one ``idx-auth resolve`` run resolves, under which of uv's two models.
 
 - ``project`` (``uv lock`` / ``uv sync``): a pyproject.toml with ``[project]`` or a workspace
-  is found from the project directory and ``--pip`` is not given. Settings come from the
-  workspace root; requirements from the current member (``uv sync``'s selection), or the
-  ones given on the command line, each as if added to the project; versions are chosen under
-  every requirement the lock resolves together.
+  is found from the project directory and ``--pip`` is not given. Settings and sources come
+  from the workspace; the requirements from the current member (``uv sync``'s selection),
+  with versions chosen under every requirement the lock resolves together -- or the ones given
+  on the command line, resolved alone with the project's settings and sources.
 - ``pip`` (``uv pip compile``): no project, or ``--pip``. The requirements given, or with none
   the nearest pyproject.toml's dependencies and ``tool.uv.sources`` (``uv pip compile
   pyproject.toml``).
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -25,17 +26,21 @@ from keyring_idx.resolver.resolve import Result, Wanted, merge_requirements
 from keyring_idx.resolver.select import Target
 from keyring_idx.resolver.selection import Selection, selected, universe
 
+if TYPE_CHECKING:
+    from keyring_idx.resolver.graph import Pin
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     settings: Settings
     items: tuple[Wanted | Result, ...]  # the packages, requirements merged (--no-deps)
-    requirements: tuple[str, ...]  # the requirement strings selected (the graph's roots)
+    requirements: tuple[str, ...]  # the requirement strings selected
+    roots: tuple[str, ...]  # the graph's roots: everything resolved together, see graph_roots
     where: str  # the project file or directory, for messages
     header: Mapping[str, object] = field(default_factory=dict)  # model, uv version, project
 
 
-def _names(texts: Sequence[str]) -> set[str]:
+def names_of(texts: Sequence[str]) -> set[str]:
     names: set[str] = set()
     for text in texts:
         try:
@@ -67,10 +72,12 @@ def plan_run(
             base_dir=str(workspace.root),
         )
         if requirements:
-            wanted, picked = requirements, ["the requirements given, as if added to the project"]
+            # with the project's settings and sources, without the rest of its lock
+            wanted, picked = requirements, ["the requirements given, with the project's settings"]
+            everything = requirements
         else:
             wanted, picked = selected(workspace, selection)
-        everything = [*universe(workspace), *requirements]
+            everything = universe(workspace)
         where = str(workspace.current.path)
     else:
         project = read_project(project_dir)
@@ -89,7 +96,7 @@ def plan_run(
         picked = ["the requirements given"] if requirements else ["[project] dependencies"]
         everything = wanted
         where = str(project.path or project_dir)
-    keep = _names(wanted)
+    keep = names_of(wanted)
     merged = merge_requirements(everything, target, settings.constraints, settings.overrides)
     items = tuple(
         m for m in merged if (m.name is None and m.requirement in wanted) or m.name in keep
@@ -100,4 +107,47 @@ def plan_run(
         "project": where if workspace is not None else None,
         "selected": picked,
     }
-    return Plan(settings, items, tuple(wanted), where, header)
+    roots = graph_roots(everything, settings.constraints, settings.overrides)
+    return Plan(settings, items, tuple(wanted), tuple(roots), where, header)
+
+
+def graph_roots(
+    texts: Sequence[str], constraints: Sequence[str], overrides: Sequence[str]
+) -> list[str]:
+    """The graph's roots: every requirement resolved together (in the project model all of the
+    lock's), an override replacing the requirements on its package, a constraint added where
+    its package is required anyway. Pure."""
+
+    def by_name(items: Sequence[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for text in items:
+            try:
+                out.setdefault(canonicalize_name(Requirement(text).name), []).append(text)
+            except InvalidRequirement:
+                out.setdefault("", []).append(text)
+        return out
+
+    required, replaced, narrowed = by_name(texts), by_name(overrides), by_name(constraints)
+    roots: list[str] = []
+    for name, reqs in required.items():
+        roots += replaced.get(name, reqs) if name else reqs
+        if name:
+            roots += narrowed.get(name, [])
+    return roots
+
+
+def selected_pins(pins: Sequence[Pin], names: set[str]) -> list[Pin]:
+    """The pins ``uv sync`` installs out of a lock-wide graph: those reachable from the
+    selected requirements' packages."""
+    children: dict[str, list[str]] = {}
+    for pin in pins:
+        for parent in pin.required_by:
+            children.setdefault(parent, []).append(pin.name)
+    keep: set[str] = set()
+    todo = [n for n in names if any(p.name == n for p in pins)]
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo += children.get(name, [])
+    return [p for p in pins if p.name in keep]

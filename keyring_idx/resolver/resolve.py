@@ -132,7 +132,7 @@ class Wanted:
     uv merges them (specifiers intersected, constraints added, an override replacing them)."""
 
     name: NormalizedName
-    requirement: str  # for display: the requirement strings, joined
+    requirement: str  # the requirement as given, or the merged one (``baz<3,>=1.5``)
     specifier: SpecifierSet
     url: str | None = None
 
@@ -193,10 +193,9 @@ def merge_requirements(
             text, why = skipped[item]
             results.append(Skipped(text, item, why))
             continue
-        texts_of = [str(r) for r in reqs]
+        merged = len(reqs) > 1 or item in extra_overrides or item in extra_constraints
         if item in extra_overrides:
             reqs = extra_overrides[item]
-            texts_of.append("override " + ", ".join(str(r) for r in reqs))
         spec = SpecifierSet()
         url = None
         for r in reqs:
@@ -204,8 +203,9 @@ def merge_requirements(
             url = url or r.url
         for c in extra_constraints.get(item, ()):
             spec &= c.specifier
-            texts_of.append(f"constraint {c}")
-        results.append(Wanted(item, "; ".join(dict.fromkeys(texts_of)), spec, url))
+        # a valid requirement either way: the graph and the lock read it back
+        text = f"{item}{spec}" if merged and not url else str(reqs[0])
+        results.append(Wanted(item, text, spec, url))
     return results
 
 

@@ -18,7 +18,7 @@ from keyring_idx.resolver.errors import ResolverError
 from keyring_idx.resolver.graph import Graph, Pin
 from keyring_idx.resolver.graph_run import run_graph
 from keyring_idx.resolver.metadata import download_file
-from keyring_idx.resolver.plan import Plan, plan_run
+from keyring_idx.resolver.plan import Plan, names_of, plan_run, selected_pins
 from keyring_idx.resolver.report import explain, failures, model_lines, table, to_json
 from keyring_idx.resolver.resolve import Result, resolve_all
 from keyring_idx.resolver.select import Target, make_target
@@ -89,13 +89,20 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
     ) as client:
         if not no_deps:
             graph = run_graph(
-                plan.requirements,
+                plan.roots,
                 settings,
                 target,
                 client,
                 no_build=getattr(args, "no_build", False),
                 workers=_workers(env),
             )
+            if plan.settings.mode == "project":  # uv sync's part of the lock
+                keep = names_of(plan.requirements)
+                graph = dataclasses.replace(
+                    graph,
+                    pins=tuple(selected_pins(graph.pins, keep)),
+                    skipped=tuple(s for s in graph.skipped if s.name in keep),
+                )
             if output and not graph.failures:
                 graph = dataclasses.replace(
                     graph, pins=tuple(lock.with_hashes(graph.pins, _digest(client)))

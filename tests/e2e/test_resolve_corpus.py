@@ -956,9 +956,8 @@ def test_same_answer_as_uv(case: Case, corpus_server: IndexServer, tmp_path: Pat
         case.mode, root / case.cwd, root, env, list(case.reqs) or None, args, ours
     )
     assert mine.doc is not None
-    assert mine.doc.get("model") == (
-        "uv lock / uv sync" if case.mode == "lock" else "uv pip compile"
-    )
+    model = "uv lock / uv sync" if case.mode == "lock" else "uv pip compile"
+    assert mine.doc.get("model") == model, mine.stderr
     if case.fails is not None:
         assert uv.code != 0, f"uv succeeded: {uv.picks}"
         assert mine.code != 0, mine.stdout
