@@ -22,12 +22,13 @@ from packaging.utils import canonicalize_name
 
 from keyring_idx.resolver.config import UV_VERSION, CliOptions, Settings, build_settings
 from keyring_idx.resolver.config_files import read_layers, read_project, read_workspace
-from keyring_idx.resolver.resolve import Result, Wanted, merge_requirements
+from keyring_idx.resolver.outcome import Result
+from keyring_idx.resolver.resolve import Wanted, merge_requirements
 from keyring_idx.resolver.select import Target
 from keyring_idx.resolver.selection import Selection, selected, universe
 
 if TYPE_CHECKING:
-    from keyring_idx.resolver.graph import Pin
+    from keyring_idx.resolver.outcome import Pin
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,14 @@ asked for (:func:`selected`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from keyring_idx.resolver.config_files import Member, Workspace
 from keyring_idx.resolver.errors import ConfigError
+
+if TYPE_CHECKING:  # values only: reading them is config_files' business
+    from keyring_idx.resolver.config_files import Member, Workspace
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ import pytest
 
 from keyring_idx.resolver.config_files import read_workspace
 from keyring_idx.resolver.errors import ConfigError
-from keyring_idx.resolver.resolve import Skipped, Unresolved, Wanted, merge_requirements
+from keyring_idx.resolver.outcome import Skipped, Unresolved
+from keyring_idx.resolver.resolve import Wanted, merge_requirements
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.selection import Selection, selected, universe
 
