@@ -227,13 +227,15 @@ def login_with_provider(args: argparse.Namespace, target: ServiceUrl) -> int:
             "Cannot specify a username both via the URL and CLI; found "
             f"`--username {args.username}` and `{target.username}`"
         )
+    username = args.username or target.username or get_provider(args.provider).default_username
+    from_vault = args.provider == "vault" and args.vault_username_field
+    if not username and not from_vault:
+        raise CliError(f"--provider {args.provider} needs --username (the index's user name)")
     spec = build_spec(args, args.service)
     now = datetime.now(UTC)
-    username = args.username or target.username or get_provider(args.provider).default_username
-    if spec.get("username-field"):
+    if from_vault:
         spec, username = with_vault_username(spec, username, now)
-    if not username:
-        raise CliError(f"--provider {args.provider} needs --username (the index's user name)")
+    assert username is not None
     token, _ = entries.login(Vault(), target.service, username, spec, now=now)
     say(
         f"Stored credentials for {username}@{target.service}: a {args.provider} token valid "

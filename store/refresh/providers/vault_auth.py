@@ -119,7 +119,10 @@ class Session:
     source: str  # where it came from, for messages: "AppRole login", "the token in X"
 
     def usable(self, now: datetime) -> bool:
-        return self.expires_at is None or now < self.expires_at - EXPIRY_MARGIN
+        if self.expires_at is None:
+            return True
+        margin = min(EXPIRY_MARGIN, (self.expires_at - self.obtained) / 10)
+        return now < self.expires_at - margin
 
     def renewal_due(self, now: datetime) -> bool:
         if self.expires_at is None:
@@ -324,7 +327,10 @@ def _github_jwt(env: Mapping[str, str], audience: str | None, client: httpx.Clie
         parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
     ):
         raise TokenFetchError(NAME, "ACTIONS_ID_TOKEN_REQUEST_URL is not an https URL")
-    params = {"audience": audience} if audience else None
+    # The URL carries api-version already; the audience joins it.
+    target = httpx.URL(url)
+    if audience:
+        target = target.copy_merge_params({"audience": audience})
     own = client is None
     if client is None:
         from store.http import NetworkSettings, make_client
@@ -332,8 +338,7 @@ def _github_jwt(env: Mapping[str, str], audience: str | None, client: httpx.Clie
         client = make_client(NetworkSettings.from_env(), tls=parts.scheme == "https", timeout=30)
     try:
         response = client.get(
-            url,
-            params=params,
+            target,
             headers={"Authorization": f"bearer {env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}"},
         )
     except httpx.HTTPError as exc:
