@@ -237,9 +237,17 @@ def login_with_provider(args: argparse.Namespace, target: ServiceUrl) -> int:
         spec, username = with_vault_username(spec, username, now)
     assert username is not None
     token, _ = entries.login(Vault(), target.service, username, spec, now=now)
+    until = token.expires_at.isoformat(timespec="seconds")
+    if token.refresh_by is not None:
+        again = token.refresh_by.isoformat(timespec="seconds")
+        say(
+            f"Stored credentials for {username}@{target.service}: a {args.provider} secret, "
+            f"read again by {again} and served until {until} while the source is unreachable"
+        )
+        return 0
     say(
         f"Stored credentials for {username}@{target.service}: a {args.provider} token valid "
-        f"until {token.expires_at.isoformat(timespec='seconds')}, refreshed before it expires"
+        f"until {until}, refreshed before it expires"
     )
     return 0
 

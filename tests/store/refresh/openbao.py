@@ -140,9 +140,9 @@ class OpenBao:
         """A policy that may read exactly ``paths`` (ACL paths: secret/data/... for KV v2)."""
         return self.policy("\n".join(f'path "{p}" {{ capabilities = ["read"] }}' for p in paths))
 
-    def approle(self, policy: str, **options: Any) -> tuple[str, str]:
+    def approle(self, policy: str, name: str | None = None, **options: Any) -> tuple[str, str]:
         """A new AppRole with ``policy``: its role id and a secret id."""
-        name = f"r-{uuid.uuid4().hex[:8]}"
+        name = name or f"r-{uuid.uuid4().hex[:8]}"
         self.api("POST", f"auth/approle/role/{name}", {"token_policies": [policy], **options})
         role_id = self.api("GET", f"auth/approle/role/{name}/role-id")["data"]["role_id"]
         secret_id = self.api("POST", f"auth/approle/role/{name}/secret-id")["data"]["secret_id"]
@@ -167,6 +167,15 @@ class OpenBao:
     def token(self, policy: str, **options: Any) -> str:
         created = self.api("POST", "auth/token/create", {"policies": [policy], **options})
         return str(created["auth"]["client_token"])
+
+    def role_tokens(self, role_name: str) -> int:
+        """Live tokens that AppRole logins as ``role_name`` handed out."""
+        count = 0
+        for accessor in self.api("LIST", "auth/token/accessors")["data"]["keys"]:
+            found = self.api("POST", "auth/token/lookup-accessor", {"accessor": accessor})
+            meta = found["data"].get("meta") or {}
+            count += meta.get("role_name") == role_name
+        return count
 
     def token_ttl(self, token: str) -> int:
         return int(self.api("POST", "auth/token/lookup", {"token": token})["data"]["ttl"])
