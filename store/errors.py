@@ -1,10 +1,12 @@
 """The store's exception tree.
 
 Every message says what failed, on what, and how to fix it; none carries a secret. ``exit_code``
-is the ``idx-auth`` exit status the CLI maps the error to (see README, "Exit codes").
+is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "Exit codes").
 """
 
 from __future__ import annotations
+
+from store.model import Ambiguous
 
 
 class StoreError(Exception):
@@ -18,16 +20,12 @@ class InvalidServiceError(StoreError):
 
 
 class AmbiguousCredentialError(StoreError):
-    """Two or more usernames match a lookup equally well."""
+    """Raised by a command that must answer with one credential and got an :class:`Ambiguous`
+    lookup (lookups themselves return the value, they do not raise)."""
 
-    def __init__(self, url: str, usernames: tuple[str, ...]) -> None:
-        self.url = url
-        self.usernames = usernames
-        names = ", ".join(usernames)
-        super().__init__(
-            f"Multiple credentials found for URL {url} (usernames: {names}), "
-            "specify which username to use"
-        )
+    def __init__(self, ambiguous: Ambiguous) -> None:
+        self.ambiguous = ambiguous
+        super().__init__(ambiguous.message)
 
 
 class StoreFileError(StoreError):
@@ -44,7 +42,7 @@ class NotFoundError(StoreError):
     exit_code = 1
 
 
-class AgentUnavailableError(StoreError):
-    """The agent is required but not running, unreachable or locked."""
+class AgentLockedError(StoreError):
+    """The agent answers but holds its store locked; ``idx-auth unlock`` opens it."""
 
     exit_code = 3

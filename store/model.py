@@ -7,8 +7,10 @@ Pure values. Secrets on an :class:`Entry` are sealed (``enc:v1:...`` ciphertext)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # annotations only: the agent client imports this module on every lookup
+    from datetime import datetime
 
 Scheme = Literal["basic", "bearer"]
 SCHEMES: tuple[Scheme, ...] = ("basic", "bearer")
@@ -108,3 +110,31 @@ class Credential:
     def display(self) -> str:
         """``user@service`` as uv prints it."""
         return f"{self.username}@{self.service}" if self.username else self.service
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous:
+    """A lookup that named no username (or one stored under two keys) and that several stored
+    usernames answer equally well: the caller must not guess. Made by the matching rules
+    (:func:`store.lookup.find`), sent over the agent's wire as status ``ambiguous``, and turned
+    into a message only by whoever shows it.
+
+    ``usernames`` are the stored usernames in question, sorted; an entry without a username
+    takes part in the tie but has no name to show.
+    """
+
+    service: str
+    usernames: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        names = ", ".join(self.usernames) or "(none)"
+        return (
+            f"Multiple credentials found for URL {self.service} (usernames: {names}), "
+            "specify which username to use"
+        )
+
+
+def entry_key(entry: Entry) -> tuple[str, str | None]:
+    """The key an entry is stored under: ``(service, username)``, as uv keys its store."""
+    return entry.service, entry.username

@@ -1,7 +1,7 @@
 """The agent's messages: typed requests and replies over the framing of
 :mod:`store.agent.wire`. Pure: bytes in, values out.
 
-The README's "Protocol (version 1)" documents both. The server and the CLI use these records;
+docs/agent.md's "Protocol (version 1)" documents both. The server and the CLI use these records;
 the keyring backend's hot path does not need them (``client.get`` speaks :mod:`wire` directly).
 """
 
@@ -32,6 +32,7 @@ from store.agent.wire import (
     parse_header,
     read_body,
 )
+from store.model import SCHEMES, Scheme
 
 __all__ = [
     "AMBIGUOUS",
@@ -70,9 +71,6 @@ __all__ = [
     "reply_error",
     "reply_ok",
 ]
-
-Scheme: TypeAlias = Literal["basic", "bearer"]
-
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -138,7 +136,7 @@ Request: TypeAlias = Get | ListEntries | Status | Login | Logout | Refresh | Loc
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """``status`` is one of :data:`STATUSES`; ``data`` is op-specific (see README, "Protocol")."""
+    """``status`` is one of :data:`STATUSES`; ``data`` is per op (docs/agent.md, "Protocol")."""
 
     status: str
     data: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -203,7 +201,7 @@ def decode_request(frame_bytes: bytes) -> Request:
         return Status()
     if op == "login":
         scheme = body.get("scheme")
-        if scheme not in ("basic", "bearer"):
+        if scheme not in SCHEMES:
             raise ProtocolError("field 'scheme' must be 'basic' or 'bearer'")
         return Login(
             _need(body, "service"),
