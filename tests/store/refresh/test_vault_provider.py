@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def error_of(spec: ProviderSpec) -> str:
 class Team:
     """A KV v2 secret and an AppRole that may read it, with its secret id in a file."""
 
-    def __init__(self, bao: OpenBao, tmp_path: Path, **role_options: object) -> None:
+    def __init__(self, bao: OpenBao, tmp_path: Path, **role_options: Any) -> None:
         self.bao = bao
         self.path = unique_path()
         bao.put_kv2(self.path, password="first-pw", username="ci-bot")
