@@ -6,14 +6,30 @@ Pure values. Secrets on an :class:`Entry` are sealed (``enc:v1:...`` ciphertext)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # annotations only: the agent client imports this module on every lookup
+# What a lookup answers lives in its own small module (the agent client imports it on every
+# lookup); it is part of the model all the same.
+from store.credential import SCHEMES, Ambiguous, Credential, Scheme
+
+if TYPE_CHECKING:
     from datetime import datetime
 
-Scheme = Literal["basic", "bearer"]
-SCHEMES: tuple[Scheme, ...] = ("basic", "bearer")
+__all__ = [
+    "FORMAT_VERSION",
+    "SCHEMES",
+    "TOKEN_USERNAME",
+    "Ambiguous",
+    "Credential",
+    "Document",
+    "Entry",
+    "Header",
+    "KdfParams",
+    "Scheme",
+    "entry_key",
+]
+
 FORMAT_VERSION = 1
 TOKEN_USERNAME = "__token__"
 
@@ -94,45 +110,6 @@ class Document:
             e for e in self.entries if not (e.plain == plain and e.matches_key(service, username))
         )
         return replace(self, entries=kept), len(kept) != len(self.entries)
-
-
-@dataclass(frozen=True, slots=True)
-class Credential:
-    """A decrypted credential as a lookup returns it."""
-
-    service: str
-    username: str | None
-    scheme: Scheme
-    secret: str | None = field(repr=False)
-    expires_at: datetime | None = None
-
-    @property
-    def display(self) -> str:
-        """``user@service`` as uv prints it."""
-        return f"{self.username}@{self.service}" if self.username else self.service
-
-
-@dataclass(frozen=True, slots=True)
-class Ambiguous:
-    """A lookup that named no username (or one stored under two keys) and that several stored
-    usernames answer equally well: the caller must not guess. Made by the matching rules
-    (:func:`store.lookup.find`), sent over the agent's wire as status ``ambiguous``, and turned
-    into a message only by whoever shows it.
-
-    ``usernames`` are the stored usernames in question, sorted; an entry without a username
-    takes part in the tie but has no name to show.
-    """
-
-    service: str
-    usernames: tuple[str, ...]
-
-    @property
-    def message(self) -> str:
-        names = ", ".join(self.usernames) or "(none)"
-        return (
-            f"Multiple credentials found for URL {self.service} (usernames: {names}), "
-            "specify which username to use"
-        )
 
 
 def entry_key(entry: Entry) -> tuple[str, str | None]:

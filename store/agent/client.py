@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from store.agent import wire
-from store.model import SCHEMES, Ambiguous, Credential
+from store.credential import SCHEMES, Ambiguous, Credential
 
 if TYPE_CHECKING:
     from store.agent import protocol as p
