@@ -159,7 +159,10 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
 
 
 def ambiguity_hint(found: Ambiguous) -> str:
-    return (
+    from store.redaction import printable
+
+    # Usernames come from the store (or the agent): escaped, so none can forge a line.
+    return printable(
         f"idx-auth: several usernames stored for {_redact(found.service)}: "
         f"{', '.join(found.usernames)}; "
         "tell uv which one (UV_INDEX_<NAME>_USERNAME or user@ in the URL)"
@@ -176,7 +179,9 @@ def _report(exc: Exception) -> None:
         log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, shown)
         if isinstance(exc, StoreError) and not _warned_store:
             _warned_store = True
-            print(f"idx-auth: credential store unavailable: {exc}", file=sys.stderr)
+            from store.redaction import printable
+
+            print(printable(f"idx-auth: credential store unavailable: {exc}"), file=sys.stderr)
     except Exception:  # reporting must not turn a quiet None into a crash
         pass
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from keyring_idx.cli.base import CliError, importing
+from keyring_idx.cli.base import CliError, importing, say
 from store.errors import StoreError
 
 # Order here is the order of `idx-auth --help`.
@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (CliError, StoreError) as exc:
-        print(f"idx-auth: error: {exc}", file=sys.stderr)
+        say(f"idx-auth: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)

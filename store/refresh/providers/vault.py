@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.refresh.errors import ProviderConfigError, TokenFetchError
 from store.refresh.providers import vault_auth
-from store.refresh.providers.base import FetchContext, seconds_setting
+from store.refresh.providers.base import FetchContext, error_code, seconds_setting
 from store.refresh.providers.vault_auth import AuthSettings, env_value
 from store.refresh.providers.vault_http import (
     NAME,
@@ -41,7 +41,6 @@ from store.refresh.providers.vault_http import (
     api_path,
     check_addr,
     number,
-    safe_text,
 )
 from store.refresh.spec import ProviderSpec
 from store.refresh.token import Token
@@ -360,7 +359,8 @@ def _values(answer: Answer, engine: Engine, path: str) -> Mapping[str, Any]:
 def _field(secret: Secret, name: str, flag: str) -> str:
     value = secret.values.get(name)
     if value is None:
-        fields = ", ".join(sorted(safe_text(str(k), 40) for k in secret.values)[:20]) or "none"
+        names = sorted(error_code(k, "?") for k in secret.values)
+        fields = ", ".join(names[:20]) or "none"
         raise TokenFetchError(
             NAME,
             f"the secret at {secret.path} has no field {name!r} (its fields: {fields}); "

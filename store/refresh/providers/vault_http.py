@@ -6,8 +6,9 @@ hvac: the company CA (``VAULT_CACERT`` / ``VAULT_CAPATH``), a client certificate
 then apply exactly as for the indexes, no second HTTP stack (requests) joins the agent, and
 foreign errors are translated in one place.
 
-Nothing here keeps a token: callers pass it per request. Vault's own error texts are shown
-(one line, printable, shortened): they name paths and roles, never the token or secret sent.
+Nothing here keeps a token: callers pass it per request. Vault's own error texts are free
+text from a server and are not passed on: a message keeps the HTTP status and, when Vault's
+words are ones we know (:data:`KNOWN_ERRORS`), our own short wording of them.
 """
 
 from __future__ import annotations
@@ -35,18 +36,38 @@ class Answer:
     data: Mapping[str, Any] = field(default_factory=dict)  # the JSON object, {} if none
 
     @property
-    def errors(self) -> str:
-        """Vault's ``errors`` list as one safe line ('' when it gave none)."""
+    def reason(self) -> str:
+        """What Vault's ``errors`` say, in our words ('' when they say nothing we know)."""
         raw = self.data.get("errors")
         if not isinstance(raw, list):
             return ""
-        return safe_text("; ".join(str(e) for e in raw if isinstance(e, str)))
+        said = " ".join(e for e in raw if isinstance(e, str)).lower()
+        for phrase, meaning in KNOWN_ERRORS:
+            if phrase in said:
+                return meaning
+        return ""
 
 
-def safe_text(text: str, limit: int = 200) -> str:
-    """Server text for a one-line message: printable characters only, shortened."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+# Vault's and OpenBao's error texts, recognised by a fragment, told in our words.
+KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
+    ("permission denied", "permission denied"),
+    ("invalid role or secret id", "invalid role id or secret id"),
+    ("invalid secret id", "invalid secret id"),
+    ("invalid role id", "invalid role id"),
+    ("failed to validate secret id", "invalid secret id"),
+    ("could not be found", "no such role"),
+    ("role not found", "no such role"),
+    ("invalid role name", "no such role"),
+    ("audience", "the JWT's audience is not one the role accepts"),
+    ("claim", "the JWT's claims do not match the role's bound claims"),
+    ("expired", "the JWT has expired"),
+    ("error validating token", "the JWT was not accepted (signature, issuer or time)"),
+    ("sealed", "Vault is sealed"),
+    ("standby", "this node is a standby"),
+    ("missing client token", "no Vault token was sent"),
+    ("unsupported path", "no such path or engine"),
+    ("no handler for route", "nothing is mounted at that path"),
+)
 
 
 def check_addr(addr: str) -> str:
@@ -118,13 +139,13 @@ class VaultHttp:
 
     def failure(self, answer: Answer, doing: str, hint: str) -> TokenFetchError:
         """The error for an answer that is not what ``doing`` needed."""
-        said = f": {answer.errors}" if answer.errors else ""
+        said = f" ({answer.reason})" if answer.reason else ""
         where = shown_url(self.addr)
         if answer.status in (500, 502, 503, 504):
             return TokenFetchError(
                 NAME,
-                f"Vault at {where} failed {doing} with HTTP {answer.status}{said} (sealed, "
-                "standby or overloaded?); the refresh is retried",
+                f"Vault at {where} failed {doing} with HTTP {answer.status}{said}; it may be "
+                "sealed, a standby or overloaded, the refresh is retried",
             )
         if answer.status in (301, 302, 307, 308):
             return TokenFetchError(

@@ -114,3 +114,13 @@ def test_refresh_by_is_kept_in_the_refresh_table() -> None:
     # Not a setting: a spec read from the table leaves it out.
     flat = {"provider": "vault", "path": "secret/x", **fields}
     assert ProviderSpec.from_flat(flat).settings == (("path", "secret/x"),)
+
+
+def test_a_raw_last_error_from_an_older_file_is_shown_as_one_clean_line() -> None:
+    from store.refresh.state import state_from_fields
+
+    raw = "denied\n\x1b[31mFAKE: refreshed ok\r" + "z" * 900
+    state = state_from_fields({"last-error": raw}, None, None)
+    assert state.last_error is not None
+    assert "\n" not in state.last_error and "\x1b" not in state.last_error
+    assert "\r" not in state.last_error and len(state.last_error) <= 300

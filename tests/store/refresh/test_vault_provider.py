@@ -175,7 +175,7 @@ def test_jwt_from_a_file(openbao: OpenBao, jwt_team: tuple[str, str], tmp_path: 
     jwt.write_text(openbao.jwt.sign({"sub": "repo:evil/app", "repository": "evil/app"}))
     vault.forget_all()
     message = error_of(jwt_spec(openbao, path, role, **{"jwt-file": str(jwt)}))
-    assert "jwt login" in message and "HTTP 400" in message
+    assert "jwt login" in message and "HTTP 400 (the JWT's claims do not match" in message
     assert jwt.read_text() not in message
 
 
@@ -219,7 +219,7 @@ def test_jwt_from_github_actions(
     assert asked.query["audience"] == [AUDIENCE] and asked.query["api-version"] == ["2.0"]
     # Without the audience the role is bound to, Vault says no.
     vault.forget_all()
-    assert "HTTP 400" in error_of(jwt_spec(openbao, path, role))
+    assert "HTTP 400 (the JWT's audience is not one" in error_of(jwt_spec(openbao, path, role))
 
 
 def test_no_jwt_anywhere_says_where_one_comes_from(
@@ -300,7 +300,8 @@ def test_wrong_path_field_and_role_are_one_line_errors(team: Team, tmp_path: Pat
     assert "no field 'token'" in field and "password, username" in field
     assert "first-pw" not in field
     role = error_of(team.spec(**{"role-id": "not-a-role"}))
-    assert "AppRole login" in role and "HTTP 400" in role and team.secret_id not in role
+    assert "AppRole login" in role and "HTTP 400 (invalid role id" in role
+    assert team.secret_id not in role
     (tmp_path / "bad").write_text("wrong-secret-id")
     secret = error_of(team.spec(**{"role-secret-id-file": str(tmp_path / "bad")}))
     assert "HTTP 400" in secret and "wrong-secret-id" not in secret
