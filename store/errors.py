@@ -28,8 +28,16 @@ class AmbiguousCredentialError(StoreError):
         super().__init__(ambiguous.message)
 
 
+class InvalidInputError(StoreError):
+    """A value given to be stored cannot be (not UTF-8 text, too large)."""
+
+
 class StoreFileError(StoreError):
     """The store file cannot be read, parsed, decrypted or authenticated."""
+
+
+class RollbackError(StoreFileError):
+    """The store file is older than one this machine already wrote: an old copy put back."""
 
 
 class KeyUnavailableError(StoreError):

@@ -16,6 +16,7 @@ from keyring_idx.doctor import (
     local_checks,
     network,
 )
+from keyring_idx.doctor.audit_check import check_audit
 from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
 from keyring_idx.doctor.index_checks import known_username
 from keyring_idx.doctor.model import OURS, Check, IndexFacts
@@ -42,6 +43,7 @@ def diagnose(
     agent = gather.agent_facts(env)
     store, doc = gather.store_facts(env, now)
     checks = [
+        local_checks.check_files(gather.file_facts(env)),
         local_checks.check_store(store, agent),
         local_checks.check_agent(agent, store),
         local_checks.check_uv_plaintext(gather.uv_plaintext_facts(env)),
@@ -141,5 +143,6 @@ def _probes(
             )
         checks.append(index_checks.check_strategy(settings.strategy))
         found, checked, pinned = network.collisions(client, settings, names)
-    checks += index_checks.check_confusion(found, checked, pinned, settings.strategy)
+        checks += index_checks.check_confusion(found, checked, pinned, settings.strategy)
+        checks += check_audit(client, settings, uv.project.dependencies)
     return checks
