@@ -47,7 +47,9 @@ class World:
             UV_NO_PROGRESS="1",
         )
         rc = Path(self.setup.env["XDG_CONFIG_HOME"]) / "python_keyring" / "keyringrc.cfg"
-        rc.parent.mkdir(parents=True, exist_ok=True)
+        # The config dir is also idx-auth's, which must be closed to other users.
+        rc.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        rc.parent.mkdir(exist_ok=True)
         rc.write_text(f"[backend]\ndefault-keyring = {BACKEND}\n")
 
     def rotate(self, password: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,30 +258,42 @@ def test_a_revoked_token_file_says_log_in_again(openbao: OpenBao, tmp_path: Path
     assert fetch(spec) == "pw"
 
 
-def test_a_short_lived_renewable_token_is_renewed(openbao: OpenBao, tmp_path: Path) -> None:
+def test_a_renewable_token_is_renewed_two_thirds_into_its_ttl(
+    openbao: OpenBao, tmp_path: Path
+) -> None:
     path = unique_path()
     openbao.put_kv2(path, password="pw")
-    token = openbao.token(openbao.reader(acl(path)), ttl="3s", renewable=True)
+    token = openbao.token(openbao.reader(acl(path)), ttl="60s", renewable=True)
     token_file = tmp_path / "t"
     token_file.write_text(token)
     spec = ProviderSpec.build(
         "vault", {"addr": openbao.addr, "path": path, "token-file": str(token_file)}
     )
-    assert fetch(spec) == "pw"
-    time.sleep(2.2)  # past two thirds of its TTL: the next fetch renews it
-    assert fetch(spec) == "pw"
-    assert openbao.token_ttl(token) >= 2  # renewed to a full TTL again
-    time.sleep(1.5)  # beyond the original TTL: alive only because it was renewed
-    assert fetch(spec) == "pw"
+
+    def renewed() -> bool:
+        found = openbao.api("POST", "auth/token/lookup", {"token": token})["data"]
+        return bool(found.get("last_renewal_time"))
+
+    t0 = now()
+    assert fetch(spec, t0) == "pw"
+    assert fetch(spec, t0 + timedelta(seconds=30)) == "pw"
+    assert not renewed()  # half-way: nothing to do
+    # Our clock two thirds into the TTL (the server's is not): the fetch renews it first.
+    assert fetch(spec, t0 + timedelta(seconds=45)) == "pw"
+    assert renewed() and openbao.token_ttl(token) > 50
 
 
-def test_a_role_without_renewal_logs_in_again(openbao: OpenBao, tmp_path: Path) -> None:
-    team = Team(openbao, tmp_path, token_ttl="3s", token_max_ttl="3s")
+def test_a_login_past_its_ttl_is_replaced_by_a_new_login(openbao: OpenBao, tmp_path: Path) -> None:
+    role = f"short-{uuid.uuid4().hex[:8]}"
+    team = Team(openbao, tmp_path, name=role, token_ttl="10s", token_max_ttl="10s")
     spec = team.spec()
-    assert fetch(spec) == "first-pw"
-    time.sleep(3.2)  # the login's token is gone; renewal impossible (max TTL)
+    t0 = now()
+    assert fetch(spec, t0) == "first-pw"
+    assert openbao.role_tokens(role) == 1
     team.bao.put_kv2(team.path, password="later", username="ci-bot")
-    assert fetch(spec) == "later"
+    # By our clock the login's token has run out (max TTL: no renewal): log in again.
+    assert fetch(spec, t0 + timedelta(seconds=11)) == "later"
+    assert openbao.role_tokens(role) == 2
 
 
 def test_permission_denied_names_the_path_and_the_policy(team: Team, openbao: OpenBao) -> None:
