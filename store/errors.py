@@ -1,4 +1,4 @@
-"""The store's exception tree.
+"""The store's exception tree. Pure: exception classes only.
 
 Every message says what failed, on what, and how to fix it; none carries a secret. ``exit_code``
 is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "Exit codes").
