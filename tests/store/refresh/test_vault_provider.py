@@ -483,3 +483,11 @@ def test_vault_proxy_is_used_for_vault(tmp_path: Path, monkeypatch: pytest.Monke
         )
         assert fetch(spec) == "via-" + nowhere.removeprefix("http://")
         assert proxy.requests and proxy.requests[-1].headers["x-vault-token"] == "s.token"
+
+
+def test_a_username_that_is_not_one_is_refused(team: Team) -> None:
+    team.bao.put_kv2(team.path, password="pw", username="ci bot\n\x1b[2J")
+    spec = team.spec(**{"username-field": "username"})
+    with pytest.raises(TokenFetchError, match="does not hold a username") as info:
+        vault.username_of(spec, FetchContext(now=now()))
+    assert "\x1b" not in str(info.value)
