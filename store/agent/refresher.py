@@ -74,6 +74,7 @@ class Refresher:
         self._poked = False
         self._stopping = False
         self._run = threading.Lock()  # one reconcile of the in-memory plan at a time
+        self._key_locks: dict[Key, threading.Lock] = {}  # one attempt per entry at a time
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -143,7 +144,13 @@ class Refresher:
         vault, _ = view
         for key in roster.due(self.states(), self.wall()):
             # An entry another thread is refreshing right now (a lookup) is left to it.
-            self._attempt(vault, Reason.SCHEDULED, _is(key), wait=0)
+            lock = self._key_lock(key)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                self._attempt(vault, Reason.SCHEDULED, _is(key), wait=0)
+            finally:
+                lock.release()
         return roster.next_wake(self.states())
 
     # --- on request --------------------------------------------------------------------------
@@ -176,8 +183,21 @@ class Refresher:
             self._run.release()
         if view is None:
             return False
-        results = self._attempt(view[0], Reason.EXPIRING, _is(key), wait=LOOKUP_WAIT)
+        # Per entry, the attempt and the plan it leaves take turns: a lookup that waited for
+        # another thread's attempt decides with that attempt's outcome (a failure's retry plan
+        # is respected), instead of fetching again from an outdated plan.
+        lock = self._key_lock(key)
+        if not lock.acquire(timeout=LOOKUP_WAIT):
+            return False
+        try:
+            results = self._attempt(view[0], Reason.EXPIRING, _is(key), wait=LOOKUP_WAIT)
+        finally:
+            lock.release()
         return any(r.outcome.attempted for r in results)
+
+    def _key_lock(self, key: Key) -> threading.Lock:
+        with self._cond:
+            return self._key_locks.setdefault(key, threading.Lock())
 
     # --- inside the mutex ----------------------------------------------------------------------
 
