@@ -18,6 +18,8 @@ from store.dirs import resolve_dirs
 if TYPE_CHECKING:
     import logging
 
+    from store.dirs import Dirs
+
 AGENT_DOWN = 3
 
 
@@ -153,12 +155,39 @@ def cmd_status(args: argparse.Namespace) -> int:
             status["other_agent_store"] = other  # the socket's agent serves that store
     else:
         status = {"agent": "running", "socket": str(dirs.socket), **reply.data}
+        status["entries"] = _all_pages(reply, dirs)
+        status.pop("next", None)
     if args.json:
         emit_json(status)
     else:
         _print_status(status)
     usable = status["agent"] == "running" and status["locked"] is False
     return 0 if usable else AGENT_DOWN
+
+
+def _all_pages(first: p.Reply, dirs: Dirs) -> list[Any] | None:
+    """Every entry of a paged status reply: the first page, then the rest from ``next``."""
+    entries = first.data.get("entries")
+    if not isinstance(entries, list):
+        return None
+    after = first.data.get("next")
+    while isinstance(after, int) and not isinstance(after, bool) and after > 0:
+        try:
+            reply = client.request(
+                p.Status(after), timeout=5.0, path=str(dirs.socket), store=str(dirs.store_file)
+            )
+        except client.AgentUnavailable:
+            break
+        more = reply.data.get("entries") if reply.ok else None
+        if not isinstance(more, list) or not more:
+            break  # the store shrank meanwhile, or the agent went away: show what we have
+        entries.extend(more)
+        following = reply.data.get("next")
+        # Pages only move forward: a reply that does not is not followed (no endless loop).
+        if not isinstance(following, int) or following <= after:
+            break
+        after = following
+    return entries
 
 
 def _count_entries(store_file: Path) -> int | None:

@@ -11,8 +11,10 @@ thread; a lookup never gets an expired token (see :func:`store.refresh.roster.on
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -124,7 +126,7 @@ class AgentCore:
 
     def _dispatch(self, request: p.Request, now: float, may_block: bool) -> p.Reply | None:
         if isinstance(request, p.Status):
-            return p.reply_ok(**self.status(now))
+            return p.reply_ok(**self.status(now, request.offset))
         if isinstance(request, p.Lock):
             with self._mutex:
                 self._timer = None
@@ -152,7 +154,9 @@ class AgentCore:
                 secret=found.secret,
             )
         if isinstance(request, p.ListEntries):
-            return p.reply_ok(entries=[asdict(e) for e in self.store.entries()])
+            listed = self.store.entries()
+            entries, after = _page(listed, request.offset, lambda e: e)
+            return p.reply_ok(entries=entries, entry_count=len(listed), next=after)
         if isinstance(request, p.Login):
             self.store.login(request.service, request.username, request.scheme, request.secret)
             return p.reply_ok()
@@ -234,14 +238,20 @@ class AgentCore:
             self.refresher.poke()  # refreshes that fell due while locked run now
         return p.reply_ok(locked=False)
 
-    def status(self, now: float) -> dict[str, Any]:
+    def status(self, now: float, offset: int = 0) -> dict[str, Any]:
+        """The agent's state and the page of its entries from ``offset`` (``next``: where the
+        next page starts, None after the last)."""
         with self._mutex:
             current = self._timer
             error = self.last_error
         locked = not self.store.unlocked or (current is not None and current.expired(now))
         entries: list[dict[str, Any]] | None
+        count: int | None = None
+        after: int | None = None
         try:
-            entries = [asdict(self._with_plan(e)) for e in self.store.entries()]
+            listed = self.store.entries()
+            count = len(listed)
+            entries, after = _page(listed, offset, self._with_plan)
         except StoreError:
             entries = None
         return {
@@ -250,8 +260,9 @@ class AgentCore:
             "locked": locked,
             "needs_passphrase": self.store.needs_passphrase,
             "store": self.store.store_path,
-            "entry_count": None if entries is None else len(entries),
+            "entry_count": count,
             "entries": entries,
+            "next": after,
             "locks_in": None if current is None or locked else round(current.expires_at() - now, 1),
             "last_error": error,
             "refreshing": self.refresher is not None,
@@ -276,6 +287,21 @@ def _valid(found: Found, now: datetime) -> bool:
 
 
 _DEFER = object()  # a lookup that must refresh first: hand it to the worker thread
+# Entries per reply are bounded by size, so a status or list reply fits a frame (MAX_BODY) with
+# room for the rest of the reply, whatever the store holds.
+PAGE_BUDGET = p.MAX_BODY - 8 * 1024
+
+
+def _page(
+    listed: Sequence[EntryInfo], offset: int, shown: Callable[[EntryInfo], EntryInfo]
+) -> tuple[list[dict[str, Any]], int | None]:
+    items, after = p.page(
+        listed,
+        offset,
+        lambda e: len(json.dumps(asdict(shown(e)), ensure_ascii=False)) + 1,
+        PAGE_BUDGET,
+    )
+    return [asdict(shown(e)) for e in items], after
 
 
 def _iso(moment: datetime) -> str:

@@ -7,8 +7,9 @@ the keyring backend's hot path does not need them (``client.get`` speaks :mod:`w
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from store.agent.wire import (
     AMBIGUOUS,
@@ -75,6 +76,8 @@ __all__ = [
     "reply_ok",
 ]
 
+T = TypeVar("T")
+
 # --- requests -------------------------------------------------------------------------------
 
 
@@ -87,11 +90,17 @@ class Get:
 
 @dataclass(frozen=True, slots=True)
 class ListEntries:
+    """One page of the entries, from ``offset``; the reply's ``next`` is the next page's."""
+
+    offset: int = 0
     op: Literal["list"] = "list"
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
+    """The agent's state and one page of its entries, from ``offset`` (see ListEntries)."""
+
+    offset: int = 0
     op: Literal["status"] = "status"
 
 
@@ -162,8 +171,8 @@ def reply_error(status: str, message: str) -> Reply:
 
 _FIELDS: dict[str, tuple[str, ...]] = {
     "get": ("service", "username"),
-    "list": (),
-    "status": (),
+    "list": ("offset",),
+    "status": ("offset",),
     "login": ("service", "username", "scheme", "secret"),
     "logout": ("service", "username"),
     "refresh": ("service", "username"),
@@ -212,9 +221,9 @@ def _request(body: dict[str, Any]) -> Request:
     if op == "get":
         return Get(_need(body, "service"), _text(body, "username", optional=True))
     if op == "list":
-        return ListEntries()
+        return ListEntries(_offset(body))
     if op == "status":
-        return Status()
+        return Status(_offset(body))
     if op == "login":
         scheme = body.get("scheme")
         if scheme not in SCHEMES:
@@ -233,6 +242,32 @@ def _request(body: dict[str, Any]) -> Request:
     if op == "lock":
         return Lock()
     return Unlock(_text(body, "passphrase", optional=True))
+
+
+def _offset(body: dict[str, Any]) -> int:
+    value = body.get("offset")
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+        raise ProtocolError("field 'offset' must be a non-negative integer")
+    return value
+
+
+def page(
+    items: Sequence[T], offset: int, size: Callable[[T], int], budget: int
+) -> tuple[list[T], int | None]:
+    """The items from ``offset`` whose sizes fit ``budget`` (at least one), and the offset of
+    the next page (None: this was the last). Replies stay under MAX_BODY however many entries
+    a store has."""
+    out: list[T] = []
+    used = 0
+    for index in range(offset, len(items)):
+        cost = size(items[index])
+        if out and used + cost > budget:
+            return out, index
+        out.append(items[index])
+        used += cost
+    return out, None
 
 
 def _need(body: dict[str, Any], name: str) -> str:
