@@ -158,3 +158,22 @@ def test_sdists_static_dynamic_and_no_build() -> None:
     assert source(server).get(INDEX, sf).requires_dist == ("six",)
     with pytest.raises(MetadataError, match="--no-build"):
         source(server, no_build=True).get(INDEX, df)
+
+
+def test_files_get_the_index_credential_on_its_origin_only() -> None:
+    data = make_wheel("a", "1.0")
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[str(request.url)] = request.headers.get("authorization")
+        return httpx.Response(200, content=data)
+
+    index = Index(url="https://user:tok3n@idx.example/simple", name="idx")
+    client = IndexClient(NetworkSettings(), env={}, transport=httpx.MockTransport(handler))
+    source = MetadataSource(client)
+    same = DistFile("a-1.0-py3-none-any.whl", "https://idx.example/f/a-1.0-py3-none-any.whl")
+    other = DistFile("a-1.0-py3-none-any.whl", "https://cdn.example/f/a-1.0-py3-none-any.whl")
+    source.get(index, same)
+    source.get(index, other)
+    assert seen[same.url] is not None and seen[same.url].startswith("Basic ")  # type: ignore[union-attr]
+    assert seen[other.url] is None
