@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
@@ -53,6 +53,9 @@ from keyring_idx.resolver.simple import DistFile
 T = TypeVar("T")
 MAX_ROUNDS = 20_000
 DIRECT = "(direct)"  # required_by of a requirement given on the command line or the project
+# A candidate whose metadata's Requires-Python excludes the target depends on this name, which
+# nothing provides: resolvelib then backtracks past it, as uv does.
+PYTHON = NormalizedName("<python>")
 
 
 class Once:
@@ -322,7 +325,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         incompatibilities: Mapping[str, Iterator[Cand]],
     ) -> list[Cand]:
         reqs = list(requirements[identifier])
-        if not reqs:
+        if not reqs or identifier == PYTHON:
             return []
         name, extras = reqs[0].name, reqs[0].extras
         offer = self.walker.offer(name)
@@ -361,6 +364,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
             )
         env = dict(self.walker.target.markers)
         deps: list[Req] = []
+        python = self.walker.target.python_version
+        if meta.requires_python and not _admits(meta.requires_python, python):
+            spec = SpecifierSet(meta.requires_python)
+            return [Req(PYTHON, frozenset(), spec, f"Requires-Python {spec} (target {python})")]
         if candidate.extras:
             deps.append(
                 Req(
@@ -390,6 +397,13 @@ class Provider(AbstractProvider[Req, Cand, str]):
             deps.append(_req(req, text))
         self.walker.prefetch(d.name for d in deps)
         return deps
+
+
+def _admits(requires_python: str, version: Version) -> bool:
+    try:
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as for requires-python on index pages: an unreadable one excludes nothing
 
 
 def _req(req: Requirement, text: str) -> Req:
@@ -505,7 +519,7 @@ def _pins(
 
 def _impossible(given: Iterable[RequirementInformation[Req, Cand]], walker: Walker) -> Unresolved:
     causes = list(given)
-    names = list(dict.fromkeys(c.requirement.name for c in causes))
+    names = list(dict.fromkeys(c.requirement.name for c in causes if c.requirement.name != PYTHON))
     for name in names:
         offer = walker.offer(name)
         if offer.problem is not None:
@@ -517,7 +531,7 @@ def _impossible(given: Iterable[RequirementInformation[Req, Cand]], walker: Walk
         for c in causes
     ]
     return Unresolved(
-        ", ".join(names),
+        ", ".join(names) or "(graph)",
         names[0] if names else None,
         "no versions satisfy all of: " + "; ".join(parts),
     )

@@ -38,6 +38,7 @@ class Release:
     extras: tuple[str, ...] = ()
     wheel: bool = True
     sdist: Literal["static", "dynamic"] | None = None
+    page_requires_python: bool = True  # False: only the file's metadata says requires-python
 
 
 @dataclass
@@ -149,7 +150,7 @@ class IndexServer:
                     "filename": fn,
                     "url": path,
                     "hashes": {"sha256": hashlib.sha256(self.files[path]).hexdigest()},
-                    "requires-python": r.requires_python,
+                    "requires-python": r.requires_python if r.page_requires_python else None,
                     "yanked": r.yanked,
                 }
                 if spec.metadata and path in self.metadata:

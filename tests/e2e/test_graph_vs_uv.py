@@ -305,3 +305,48 @@ def test_yanked_transitive_version_is_skipped(project: Path, tmp_path: Path) -> 
         uv, mine = both(project, isolated_env(tmp_path), ["top"], "--default-index", s.url("a"))
         u = s.url("a")
         assert_same(uv, mine, {"top": ("1.0", u), "dep": ("1.0", u)})
+
+
+def test_markers_for_another_platform_and_python(project: Path, tmp_path: Path) -> None:
+    spec = IndexSpec(
+        "a",
+        {
+            "app": [
+                R(
+                    "1.0",
+                    'win-only; sys_platform == "win32"',
+                    'posix-only; sys_platform != "win32"',
+                    'old-py; python_version < "3.12"',
+                    'new-py>=2; python_version >= "3.12"',
+                )
+            ],
+            "win-only": [R("1.0")],
+            "posix-only": [R("1.0")],
+            "old-py": [R("1.0")],
+            "new-py": [R("1.0"), R("2.0"), R("2.5", requires_python=">=3.13")],
+        },
+    )
+    with serve([spec]) as s:
+        uv, mine = both(
+            project,
+            isolated_env(tmp_path),
+            ["app"],
+            "--default-index",
+            s.url("a"),
+            "--python-platform",
+            "windows",
+            "--python-version",
+            "3.12",
+        )
+        u = s.url("a")
+        assert_same(uv, mine, {"app": ("1.0", u), "win-only": ("1.0", u), "new-py": ("2.0", u)})
+
+
+def test_requires_python_known_only_from_the_metadata(project: Path, tmp_path: Path) -> None:
+    # The page does not say it; the wheel's METADATA does: uv steps back to the older version.
+    newer = Release("2.0", requires_python=">=3.99", page_requires_python=False)
+    spec = IndexSpec("a", {"top": [R("1.0", "dep")], "dep": [R("1.0"), newer]}, metadata=True)
+    with serve([spec]) as s:
+        uv, mine = both(project, isolated_env(tmp_path), ["top"], "--default-index", s.url("a"))
+        u = s.url("a")
+        assert_same(uv, mine, {"top": ("1.0", u), "dep": ("1.0", u)})
