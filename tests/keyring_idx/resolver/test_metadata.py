@@ -177,3 +177,16 @@ def test_files_get_the_index_credential_on_its_origin_only() -> None:
     source.get(index, other)
     assert seen[same.url] is not None and seen[same.url].startswith("Basic ")  # type: ignore[union-attr]
     assert seen[other.url] is None
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"\x1f\x8b\x08\x00garbage-after-a-gzip-header", b"PK\x03\x04" + b"\x00" * 40]
+)
+def test_hostile_archives_are_one_clear_error(body: bytes) -> None:
+    sdist = DistFile("s-1.0.tar.gz", "https://idx.example/files/s-1.0.tar.gz", sha(body))
+    zsdist = DistFile("s-1.0.zip", "https://idx.example/files/s-1.0.zip", sha(body))
+    wheel = wheel_file(body)
+    server = Server({sdist.url: body, zsdist.url: body, wheel.url: body}, ranges=False)
+    for f in (sdist, zsdist, wheel):
+        with pytest.raises(MetadataError):
+            source(server).get(INDEX, f)
