@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
@@ -40,7 +40,14 @@ from keyring_idx.resolver.errors import MetadataError, ResolverError
 from keyring_idx.resolver.metadata import CoreMetadata
 from keyring_idx.resolver.outcome import Graph, Pin, Resolved, Skipped, Step, Unresolved
 from keyring_idx.resolver.resolve import PageFetcher, policy_of, resolve_all, resolve_one
-from keyring_idx.resolver.select import Candidate, Target, allowed_versions, candidates, choose
+from keyring_idx.resolver.select import (
+    Candidate,
+    Target,
+    allowed_versions,
+    candidates,
+    choose,
+    python_admits,
+)
 from keyring_idx.resolver.simple import DistFile
 
 T = TypeVar("T")
@@ -379,10 +386,8 @@ class Provider(AbstractProvider[Req, Cand, str]):
 
 
 def _admits(requires_python: str, version: Version) -> bool:
-    try:
-        return SpecifierSet(requires_python).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        return True  # as for requires-python on index pages: an unreadable one excludes nothing
+    # the rule uv applies to a page's requires-python: its lower bound only
+    return python_admits(requires_python, version)
 
 
 def _req(req: Requirement, text: str) -> Req:
