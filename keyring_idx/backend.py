@@ -60,18 +60,18 @@ class IdxKeyring(backend.KeyringBackend):
     # -- reading ----------------------------------------------------------------------------
 
     def get_password(self, service: str, username: str) -> str | None:
-        found = _lookup(service, username)
+        found = _lookup(service, username or None)
         return None if found is None else found[1]
 
     def get_credential(self, service: str, username: str | None) -> credentials.Credential | None:
         # The base class answers nothing without a username; uv (authenticate = "always") and
-        # pip always ask without one.
+        # pip always ask without one. pdm runs `keyring --mode=creds get URL ""`: an empty
+        # username means none too.
+        username = username or None
         found = _lookup(service, username)
         if found is None:
             return None
-        return credentials.SimpleCredential(
-            username if username is not None else found[0], found[1]
-        )
+        return credentials.SimpleCredential(username or found[0], found[1])
 
     # -- writing ----------------------------------------------------------------------------
 
