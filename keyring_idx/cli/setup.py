@@ -8,6 +8,8 @@ adds a target (``setup systemd``) by appending its own function there.
   our backend, loaded directly, wherever keyring-idx is installed; keyring's own choice
   elsewhere.
 - ``setup uv`` prints what uv needs to ask keyring for each stored index.
+- ``setup poetry|pdm|hatch|twine`` (cli/setup_clients.py) installs the backend where that
+  tool's keyring looks.
 - ``setup systemd`` (cli/agent.py) installs the agent's user units.
 """
 
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keyring_idx.cli import agent
+from keyring_idx.cli import agent, setup_clients
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 
 
@@ -65,7 +67,12 @@ def add_uv(targets: Sub) -> None:
 
 
 #: ``setup`` targets in ``--help`` order; each adds one sub-parser.
-TARGETS: list[Callable[[Sub], None]] = [add_keyring, add_uv, agent.add_setup_systemd]
+TARGETS: list[Callable[[Sub], None]] = [
+    add_keyring,
+    add_uv,
+    setup_clients.add_client_targets,
+    agent.add_setup_systemd,
+]
 
 
 # -- setup keyring ---------------------------------------------------------------------------
