@@ -1,7 +1,7 @@
 """The store's exception tree.
 
 Every message says what failed, on what, and how to fix it; none carries a secret. ``exit_code``
-is the ``idx-auth`` exit status the CLI maps the error to (see README, "Exit codes").
+is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "Exit codes").
 """
 
 from __future__ import annotations

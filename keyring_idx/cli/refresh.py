@@ -25,8 +25,7 @@ REFRESH_TIMEOUT = 180.0
 def add_provider_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group(
         "token refresh",
-        "Mint short-lived tokens instead of storing a fixed password "
-        "(README: 'Short-lived tokens that refresh themselves').",
+        "Mint short-lived tokens instead of storing a fixed password (docs/refresh.md).",
     )
     g.add_argument("--provider", choices=PROVIDERS, help="where fresh tokens come from")
     g.add_argument(

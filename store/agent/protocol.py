@@ -1,7 +1,7 @@
 """The agent's messages: typed requests and replies over the framing of
 :mod:`store.agent.wire`. Pure: bytes in, values out.
 
-The README's "Protocol (version 1)" documents both. The server and the CLI use these records;
+docs/agent.md's "Protocol (version 1)" documents both. The server and the CLI use these records;
 the keyring backend's hot path does not need them (``client.get`` speaks :mod:`wire` directly).
 """
 
@@ -138,7 +138,7 @@ Request: TypeAlias = Get | ListEntries | Status | Login | Logout | Refresh | Loc
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """``status`` is one of :data:`STATUSES`; ``data`` is op-specific (see README, "Protocol")."""
+    """``status`` is one of :data:`STATUSES`; ``data`` is per op (docs/agent.md, "Protocol")."""
 
     status: str
     data: dict[str, Any] = field(default_factory=dict, repr=False)

@@ -2,7 +2,7 @@
 
 A frame is a 9-byte header -- the magic ``b"IDXA"``, one version byte and a big-endian 32-bit
 body length -- followed by a UTF-8 JSON object of at most :data:`MAX_BODY` bytes. A connection
-carries exactly one request frame and one reply frame, then closes. The README's "Protocol
+carries exactly one request frame and one reply frame, then closes. docs/agent.md's "Protocol
 (version 1)" documents it.
 
 The keyring backend's lookup goes through this module alone (see ``client.get``): it defines
