@@ -107,7 +107,17 @@ class IdxKeyring(backend.KeyringBackend):
         NotImplementedError hands a plain name to the next backend (scope ``indexes``)."""
         target = index_service(service)
         if target is None and self._scope() != "all":
-            raise NotImplementedError(f"idx-auth keeps only index URLs (scope={self._scope()})")
+            message = (
+                f"idx-auth keeps only index URLs (http:// or https://) and {service!r} is not "
+                "one; give the index URL, or set KEYRING_PROPERTY_SCOPE=all to keep other "
+                "names in the store too"
+            )
+            if _alone_under_the_keyring_command(self):
+                # No other backend will take it, and keyring's command would print our
+                # NotImplementedError as a traceback: one line and exit status 2 instead.
+                print(f"keyring: error: {message}", file=sys.stderr)
+                raise SystemExit(2)
+            raise NotImplementedError(message)
         return target
 
     def _scope(self) -> str:
@@ -116,6 +126,18 @@ class IdxKeyring(backend.KeyringBackend):
             log.debug("unknown scope %r; using 'indexes'", self.scope)
             return "indexes"
         return value
+
+
+def _alone_under_the_keyring_command(ring: IdxKeyring) -> bool:
+    """This process is the ``keyring`` command and we are its backend, not one link of the
+    chainer (where NotImplementedError hands the name to the next backend)."""
+    if "keyring.cli" not in sys.modules:
+        return False
+    if os.path.basename(sys.argv[0] if sys.argv else "") not in ("keyring", "__main__.py"):
+        return False
+    import keyring
+
+    return keyring.get_keyring() is ring
 
 
 def index_service(service: str) -> ServiceUrl | None:
@@ -170,6 +192,12 @@ def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:
     answer = client.get(service, username, AGENT_TIMEOUT, path=str(dirs.socket))
     if answer is client.NOT_RUNNING:
         return _NOT_RUNNING
+    if answer is client.LOCKED:
+        # With a passphrase file the store can be opened here; else say why nothing came.
+        if os.environ.get("IDX_AUTH_PASSPHRASE_FILE"):
+            return _NOT_RUNNING
+        _say_once("idx-auth: the agent is locked: run `idx-auth unlock`")
+        return None
     if isinstance(answer, client.Ambiguous):
         if username is None:
             print(ambiguity_hint(answer.service, answer.usernames), file=sys.stderr)
@@ -222,18 +250,24 @@ def ambiguity_hint(service: str, usernames: tuple[str, ...]) -> str:
 
 
 def _report(exc: Exception) -> None:
-    global _warned_store
     try:
         from store.errors import StoreError
 
         # Our errors are written to be shown; a foreign one's text might quote a secret.
         shown = str(exc) if isinstance(exc, StoreError) else "(details withheld)"
         log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, shown)
-        if isinstance(exc, StoreError) and not _warned_store:
-            _warned_store = True
-            print(f"idx-auth: credential store unavailable: {exc}", file=sys.stderr)
+        if isinstance(exc, StoreError):
+            _say_once(f"idx-auth: credential store unavailable: {exc}")
     except Exception:  # reporting must not turn a quiet None into a crash
         pass
+
+
+def _say_once(line: str) -> None:
+    """One line on stderr per process: a client asks several forms of a URL in a row."""
+    global _warned_store
+    if not _warned_store:
+        _warned_store = True
+        print(line, file=sys.stderr)
 
 
 def _redact(service: str) -> str:

@@ -88,6 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)
         return 130
+    except EOFError:  # Ctrl-D at a prompt that did not handle it itself
+        print(
+            "idx-auth: error: no input (end of input at a prompt); nothing changed", file=sys.stderr
+        )
+        return 2
     return code
 
 

@@ -56,15 +56,16 @@ def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
         if agent.running:
             return Check(
                 "store",
-                "warn",
-                f"{what} (passphrase): locked, and the agent is locked too",
+                "fail",
+                f"{what} (passphrase): locked, and the agent is locked too: every keyring "
+                "lookup gets nothing",
                 "idx-auth unlock",
             )
         return Check(
             "store",
-            "warn",
+            "fail",
             f"{what} (passphrase): locked; without the agent, keyring lookups cannot ask "
-            "for the passphrase",
+            "for the passphrase, so they get nothing",
             "start the agent (idx-auth agent, or idx-auth setup systemd) and run "
             "idx-auth unlock; in CI set IDX_AUTH_PASSPHRASE_FILE",
         )
@@ -133,7 +134,20 @@ def check_agent(agent: AgentFacts, store: StoreFacts) -> Check:
             "fine; the agent makes them faster and refreshes tokens ahead of expiry",
         )
     if agent.locked:
-        return Check("agent", "warn", f"running (pid {agent.pid}) but locked", "idx-auth unlock")
+        if store.key_source == "passphrase" and not store.locked:
+            return Check(
+                "agent",
+                "warn",
+                f"running (pid {agent.pid}) but locked: lookups open the store with "
+                "IDX_AUTH_PASSPHRASE_FILE instead (an Argon2id derivation each)",
+                "idx-auth unlock",
+            )
+        return Check(
+            "agent",
+            "fail",
+            f"running (pid {agent.pid}) but locked: every keyring lookup gets nothing",
+            "idx-auth unlock",
+        )
     if agent.last_error:
         return Check(
             "agent",

@@ -30,9 +30,11 @@ class Agent(enum.Enum):
     """Why :func:`get` has no answer from an agent (as opposed to the agent saying 'none')."""
 
     NOT_RUNNING = "not running"
+    LOCKED = "locked"  # running, but its store is locked: `idx-auth unlock`
 
 
 NOT_RUNNING = Agent.NOT_RUNNING
+LOCKED = Agent.LOCKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,8 @@ def get(
     path: str | None = None,
 ) -> tuple[str, str] | Ambiguous | Agent | None:
     """``(username, secret)``; :class:`Ambiguous` when only a username could tell; None when
-    the agent found nothing or is locked; :data:`NOT_RUNNING` when no agent answered (fall back
-    to the file). Never raises.
+    the agent found nothing; :data:`LOCKED` when its store is locked; :data:`NOT_RUNNING` when
+    no agent answered (fall back to the file). Never raises.
 
     A bearer entry without a username comes back with username ``""``.
     """
@@ -142,6 +144,8 @@ def get(
         if isinstance(names, list) and all(isinstance(n, str) for n in names):
             return Ambiguous(str(data.get("service") or service), tuple(names))
         return None
+    if status == wire.LOCKED:
+        return LOCKED
     if status != wire.OK:
         return None
     user = data.get("username")

@@ -332,3 +332,18 @@ def test_keyring_asks_the_running_agent_first(
     r = run([tool("keyring"), "get", index.simple, USER], env=stored)
     assert (r.returncode, r.stdout) == (1, "")
     assert "key file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_keyring_set_of_a_name_that_is_not_a_url(stored: dict[str, str]) -> None:
+    """With only our backend selected, a plain name has nowhere to go: one line, exit 2."""
+    keyring = tool("keyring")
+    r = run([keyring, "set", "my-app", "bob"], stdin="pw-bob\n", env=stored)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "'my-app' is not one" in r.stderr and "KEYRING_PROPERTY_SCOPE=all" in r.stderr
+    r = run([keyring, "del", "my-app", "bob"], env=stored)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    every = {**stored, "KEYRING_PROPERTY_SCOPE": "all"}
+    assert run([keyring, "set", "my-app", "bob"], stdin="pw-bob\n", env=every).returncode == 0
+    r = run([keyring, "get", "my-app", "bob"], env=every)
+    assert (r.returncode, r.stdout) == (0, "pw-bob\n")
