@@ -100,6 +100,16 @@ def check_uv_plaintext(uv: UvPlaintextFacts) -> Check:
         )
     if not uv.services:
         return Check(name, "ok", f"no credentials in uv's plaintext store ({uv.path})")
+    if uv.differing:
+        names = ", ".join(uv.differing)
+        return Check(
+            name,
+            "fail",
+            f"uv's plaintext store {uv.path} holds a different secret than the idx-auth store "
+            f"for {names}: uv sends that one and never asks keyring",
+            f"check which one is right: if ours, remove uv's (uv auth logout SERVICE "
+            f"--username USER); if uv's, idx-auth import --replace {uv.path}",
+        )
     shown = ", ".join(uv.services[:3]) + (", ..." if len(uv.services) > 3 else "")
     return Check(
         name,

@@ -69,6 +69,7 @@ class UvPlaintextFacts:
     path: str
     services: tuple[str, ...] = ()  # user@service of its entries; never their secrets
     error: str | None = None  # unreadable or invalid (uv then ignores it for installs)
+    differing: tuple[str, ...] = ()  # entries whose secret is not the one our store holds
 
 
 @dataclass(frozen=True, slots=True)

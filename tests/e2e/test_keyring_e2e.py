@@ -347,3 +347,29 @@ def test_keyring_set_of_a_name_that_is_not_a_url(stored: dict[str, str]) -> None
     assert run([keyring, "set", "my-app", "bob"], stdin="pw-bob\n", env=every).returncode == 0
     r = run([keyring, "get", "my-app", "bob"], env=every)
     assert (r.returncode, r.stdout) == (0, "pw-bob\n")
+
+
+def test_uv_plaintext_store_with_another_password_shadows_ours(
+    index: Index, stored: dict[str, str], tmp_path: Path
+) -> None:
+    """uv uses its own plaintext credentials.toml before keyring: doctor fails on a differing
+    secret there, and `import` does not overwrite ours with it unless told to."""
+    env = {**stored, "UV_CREDENTIALS_DIR": str(tmp_path / "uv-creds")}
+    login_uv = [tool("uv"), "auth", "login", index.root, "-u", USER, "--password", "-"]
+    assert run(login_uv, stdin="stale-password\n", env=env).returncode == 0
+    r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", env)
+    assert r.returncode != 0 and "403 Forbidden" in r.stderr  # uv sent the plaintext one
+    r = run([tool("idx-auth"), "doctor", "--no-probe", "--json"], env=env)
+    assert r.returncode == 1, r.stderr
+    check = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["uv-plaintext"]
+    assert check["verdict"] == "fail" and f"{USER}@{index.root}" in check["detail"]
+    assert "uv auth logout" in check["fix"] and "idx-auth import --replace" in check["fix"]
+    assert "stale-password" not in r.stdout + r.stderr and PASSWORD not in r.stdout + r.stderr
+    r = run([tool("idx-auth"), "import"], env=env)
+    assert r.returncode == 2 and "--replace" in r.stderr and "stale-password" not in r.stderr
+    token = [tool("idx-auth"), "token", index.simple, "-u", USER]
+    assert run(token, env=env).stdout == PASSWORD + "\n"  # ours is untouched
+    logout_uv = [tool("uv"), "auth", "logout", index.root, "--username", USER]
+    assert run(logout_uv, env=env).returncode == 0
+    r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", env)
+    assert r.returncode == 0, r.stderr

@@ -14,7 +14,6 @@ from store.dirs import Dirs
 from store.vault import Vault
 from tests.e2e.conftest import tool
 
-
 CTRL_D = "\x04"
 
 

@@ -123,9 +123,17 @@ def test_import_from_uv_default_location_and_export_round_trip(
     )
     os.environ["UV_CREDENTIALS_DIR"] = str(uv_dir)
     Vault(dirs).login("https://a.example/", "alice", "old")
+    # A different secret for a key we hold: nothing is imported until --replace says so.
     code, _, err = cli("import")
+    assert code == 2 and err.count("\n") == 1
+    assert "different secret" in err and "alice@https://a.example/" in err and "--replace" in err
+    assert found(Vault(dirs).lookup("https://a.example/", "alice")).secret == "old"
+    assert Vault(dirs).lookup("https://c.example/", "bob") is None
+    code, _, err = cli("import", "--replace")
     assert code == 0, err
-    assert "3 credentials" in err and "2 added, 1 replaced" in err
+    assert "3 credentials" in err and "2 added, 1 replaced, 0 already the same" in err
+    code, _, err = cli("import")
+    assert code == 0 and "0 added, 0 replaced, 3 already the same" in err
     v = Vault(dirs)
     assert found(v.lookup("https://a.example/", "alice")).secret == "pa"
     bearer = v.lookup("https://b.example/api/x", None)
