@@ -190,11 +190,28 @@ def cmd_token(args: argparse.Namespace) -> int:
     # An entry with a token provider whose token expired is refreshed here, under the lock.
     from store.refresh import entries as refresh_entries
 
-    found = refresh_entries.lookup(_vault(), target.service, username, now=datetime.now(UTC))
+    vault = _vault()
+    found = refresh_entries.lookup(vault, target.service, username, now=datetime.now(UTC))
     if found is None or found.secret is None:
-        raise NotFoundError(f"No credentials found for {username}@{target.service}")
+        others = _usernames_for(vault, target.service, exclude=username)
+        hint = ""
+        if others:
+            hint = (
+                f"; stored for this URL under {', '.join(others)}: pass -u "
+                f"{others[0] if len(others) == 1 else 'USER'}"
+            )
+        raise NotFoundError(f"No credentials found for {username}@{target.service}{hint}")
     sys.stdout.write(found.secret + "\n")
     return 0
+
+
+def _usernames_for(vault: Vault, url: str, *, exclude: str) -> list[str]:
+    """The other usernames a ``token URL -u NAME`` would find something for (names only)."""
+    from store import lookup
+
+    entries = vault.read().entries
+    names = sorted({e.username for e in entries if not e.plain and e.username} - {exclude})
+    return [n for n in names if isinstance(lookup.find(entries, url, n), Entry)]
 
 
 def cmd_dir(args: argparse.Namespace) -> int:

@@ -167,6 +167,8 @@ class ProbeFacts:
     error: ProbeError | None = None
     message: str = ""  # the error, for a person (no secret)
     has_credentials: bool = False  # anything configured or stored for this index
+    index_url: str = ""  # the index's URL, without userinfo: what `idx-auth login` takes
+    stored_usernames: tuple[str, ...] = ()  # when the store holds several for the index
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,8 +100,14 @@ def _probes(
             if is_local(f.index):
                 continue  # a directory: nothing to authenticate
             target = network.probe_target(f.index, settings, names)
+            several = tuple(c.username or "(token)" for c in f.store) if f.store_ambiguous else ()
             result = network.probe(
-                client, f.index, f.label, target, has_credentials=_has_credentials(f)
+                client,
+                f.index,
+                f.label,
+                target,
+                has_credentials=_has_credentials(f),
+                stored_usernames=several,
             )
             checks.append(
                 index_checks.check_probe(result, uv_sends_store=username.verdict != "fail")

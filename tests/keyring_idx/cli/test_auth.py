@@ -196,3 +196,34 @@ def test_key_file_open_to_others_is_refused(cli: Cli, dirs: Dirs) -> None:
     dirs.key_file.chmod(0o644)
     code, out, err = cli("token", "https://h.example/", "-u", "a")
     assert (code, out) == (2, "") and "mode 0644" in err and str(dirs.key_file) in err
+
+
+def test_token_without_a_username_names_the_stored_ones(cli: Cli, dirs: Dirs) -> None:
+    Vault(dirs).login("https://h.example/api", "alice", "pw")
+    code, out, err = cli("token", "https://h.example/api/simple/")
+    assert (code, out) == (1, "")
+    assert err == (
+        "idx-auth: error: No credentials found for __token__@https://h.example/api/simple/; "
+        "stored for this URL under alice: pass -u alice\n"
+    )
+    Vault(dirs).login("https://h.example/", "bob", "pw")
+    code, _, err = cli("token", "https://h.example/api/simple/")
+    assert code == 1 and "under alice, bob: pass -u USER" in err
+    code, _, err = cli("token", "https://other.example/")
+    assert code == 1 and err.endswith("__token__@https://other.example/\n")
+
+
+def test_a_passphrase_not_chosen_yet_is_not_called_the_stores(
+    cli: Cli, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a terminal: choosing a new passphrase (rekey, a new store) says that, instead
+    of claiming the store is already protected by one."""
+    cli("login", "https://h.example/", "-u", "alice", "--password", "-", stdin="pw\n")
+    code, _, err = cli("rekey", "--key-source", "passphrase")
+    assert code == 2 and "a new passphrase is needed" in err
+    assert "protected by a passphrase" not in err
+    assert cli("token", "https://h.example/", "-u", "alice")[1] == "pw\n"  # still the key file
+    monkeypatch.setenv("IDX_AUTH_KEY_SOURCE", "passphrase")
+    monkeypatch.setenv("IDX_AUTH_DATA_DIR", str(dirs.data.parent / "fresh"))
+    code, _, err = cli("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="x\n")
+    assert code == 2 and "a new passphrase is needed" in err
