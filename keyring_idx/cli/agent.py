@@ -73,8 +73,8 @@ def add_setup_systemd(targets: argparse._SubParsersAction[argparse.ArgumentParse
 def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
+    from store.agent.cached_store import CachedStore
     from store.agent.daemon import run_agent
-    from store.agent.vault_backend import open_backend
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -84,7 +84,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     if args.idle <= 0 or args.max <= 0:
         raise CliError("--idle and --max must be positive numbers of seconds")
     dirs = resolve_dirs()
-    return run_agent(open_backend(dirs), dirs.socket, idle=args.idle, maximum=args.max)
+    return run_agent(CachedStore(dirs), dirs.socket, idle=args.idle, maximum=args.max)
 
 
 # --- status / lock / unlock -------------------------------------------------------------------
@@ -150,10 +150,10 @@ def _file_entries() -> list[dict[str, Any]] | None:
     expiry). None if the file cannot be read."""
     from dataclasses import asdict, replace
 
-    from store.agent.vault_backend import entry_info, stored_state
     from store.errors import StoreError
+    from store.listing import entry_info
     from store.refresh import schedule
-    from store.refresh.state import format_time
+    from store.refresh.state import format_time, stored_state
     from store.vault import Vault
 
     try:

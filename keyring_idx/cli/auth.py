@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -187,13 +186,16 @@ def _through_agent(request: p.Login | p.Logout) -> bool:
 def cmd_token(args: argparse.Namespace) -> int:
     target = service.parse_service(args.service)
     username = args.username or target.username or TOKEN_USERNAME
-    # An entry with a token provider whose token expired is refreshed here, under the lock.
-    from store.refresh import entries as refresh_entries
+    # The keyring backend's path: the agent, else the file, a due token refreshed first.
+    from store.access import get_credential
+    from store.errors import AmbiguousCredentialError
+    from store.model import Ambiguous
 
-    vault = _vault()
-    found = refresh_entries.lookup(vault, target.service, username, now=datetime.now(UTC))
+    found = get_credential(target.service, username)
+    if isinstance(found, Ambiguous):
+        raise AmbiguousCredentialError(found)
     if found is None or found.secret is None:
-        others = _usernames_for(vault, target.service, exclude=username)
+        others = _usernames_for(_vault(), target.service, exclude=username)
         hint = ""
         if others:
             hint = (

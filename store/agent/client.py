@@ -1,10 +1,11 @@
 """Talk to a running agent: one connect, one request, one reply.
 
-Standard library only and cheap to import: the keyring backend imports this at module import
-time on every ``keyring`` run. Never imports cryptography, httpx, tomllib or platformdirs.
+Standard library (and the pure records of :mod:`store.model`) only, and cheap to import: every
+``keyring`` lookup with an agent running imports it. Never imports cryptography, httpx, tomllib
+or platformdirs.
 
-:func:`get` is the backend's call; it never raises. :func:`request` is for the CLI and raises
-:class:`AgentUnavailable` when no agent answers.
+:func:`get` is :func:`store.access.get_credential`'s call; it never raises. :func:`request` is
+for the CLI and raises :class:`AgentUnavailable` when no agent answers.
 """
 
 from __future__ import annotations
@@ -14,35 +15,28 @@ import os
 import socket
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from store.agent import wire
+from store.credential import SCHEMES, Ambiguous, Credential
 
 if TYPE_CHECKING:
     from store.agent import protocol as p
 
 DEFAULT_TIMEOUT = 1.0
-_PEERCRED = struct.Struct("3i")
+#: ``struct ucred`` as SO_PEERCRED returns it: pid, uid, gid.
+PEER_CREDENTIALS = struct.Struct("3i")
 
 
 class Agent(enum.Enum):
     """Why :func:`get` has no answer from an agent (as opposed to the agent saying 'none')."""
 
     NOT_RUNNING = "not running"
-    LOCKED = "locked"  # running, but its store is locked: `idx-auth unlock`
+    LOCKED = "locked"
 
 
 NOT_RUNNING = Agent.NOT_RUNNING
 LOCKED = Agent.LOCKED
-
-
-@dataclass(frozen=True, slots=True)
-class Ambiguous:
-    """The agent found several usernames for a lookup that named none."""
-
-    service: str
-    usernames: tuple[str, ...]
 
 
 class AgentUnavailable(Exception):
@@ -85,9 +79,7 @@ def _exchange(frame: bytes, timeout: float, address: str) -> bytes:
         sock.settimeout(timeout)
         sock.connect(address)
         # The agent must be ours: a socket planted by another user must not see our secrets.
-        _pid, uid, _gid = _PEERCRED.unpack(
-            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-        )
+        uid = peer_uid(sock)
         if uid != os.getuid():
             raise AgentUnavailable(f"the agent socket {address} belongs to uid {uid}, not to you")
         sock.sendall(frame)
@@ -96,6 +88,14 @@ def _exchange(frame: bytes, timeout: float, address: str) -> bytes:
         raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
     finally:
         sock.close()
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a connected Unix socket (SO_PEERCRED)."""
+    _pid, uid, _gid = PEER_CREDENTIALS.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEER_CREDENTIALS.size)
+    )
+    return int(uid)
 
 
 def _read_frame(sock: socket.socket) -> bytes:
@@ -117,12 +117,14 @@ def get(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     path: str | None = None,
-) -> tuple[str, str] | Ambiguous | Agent | None:
-    """``(username, secret)``; :class:`Ambiguous` when only a username could tell; None when
-    the agent found nothing; :data:`LOCKED` when its store is locked; :data:`NOT_RUNNING` when
-    no agent answered (fall back to the file). Never raises.
+) -> Credential | Ambiguous | Agent | None:
+    """The agent's answer to a lookup: the :class:`~store.model.Credential`; the
+    :class:`~store.model.Ambiguous` value when only a username could tell; None when the agent
+    found nothing (or failed: the agent logs why); :data:`LOCKED` when its store is locked;
+    :data:`NOT_RUNNING` when no agent answered (read the file). Never raises.
 
-    A bearer entry without a username comes back with username ``""``.
+    This is the one place a ``get`` reply becomes a value; the agent makes the reply from the
+    same values in :mod:`store.agent.core`.
     """
     # Framing only, no message classes: this runs on every `keyring` lookup.
     try:
@@ -139,17 +141,21 @@ def get(
         data = {}
     if status == wire.UNSUPPORTED:  # an agent of another protocol version: read the file
         return NOT_RUNNING
+    if status == wire.LOCKED:
+        return LOCKED
     if status == wire.AMBIGUOUS:
         names = data.get("usernames")
         if isinstance(names, list) and all(isinstance(n, str) for n in names):
             return Ambiguous(str(data.get("service") or service), tuple(names))
         return None
-    if status == wire.LOCKED:
-        return LOCKED
     if status != wire.OK:
         return None
-    user = data.get("username")
-    secret = data.get("secret")
-    if not isinstance(secret, str) or not (user is None or isinstance(user, str)):
+    found, user, scheme, secret = (data.get(k) for k in ("service", "username", "scheme", "secret"))
+    if not (
+        isinstance(found, str)
+        and (user is None or isinstance(user, str))
+        and scheme in SCHEMES
+        and isinstance(secret, str)
+    ):
         return None
-    return (user or "", secret)
+    return Credential(found, user, "bearer" if scheme == "bearer" else "basic", secret)

@@ -18,8 +18,6 @@ import os
 import selectors
 import signal
 import socket
-import struct
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,11 +25,11 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from store.agent import protocol as p
+from store.agent.client import peer_uid
 from store.agent.core import AgentCore
 
 log = logging.getLogger("idx-auth.agent")
 
-_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _RECV = p.HEADER_SIZE + p.MAX_BODY
 _READING, _WORKING, _WRITING = 0, 1, 2
 
@@ -166,9 +164,7 @@ class Server:
                 sock.close()
 
     def _admit(self, sock: socket.socket) -> None:
-        _pid, uid, _gid = _PEERCRED.unpack(
-            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-        )
+        uid = peer_uid(sock)
         if uid != self.uid:
             self.stats.refused += 1
             log.warning("refused a connection from uid %d (only uid %d may connect)", uid, self.uid)
@@ -214,7 +210,7 @@ class Server:
         reply = self._fast(request)
         if reply is None:
             conn.state = _WORKING
-            future = self._worker.submit(self._run_slow, request)
+            future = self._worker.submit(self._handle, request)
             future.add_done_callback(functools.partial(self._finished, conn))
             return
         self._reply(conn, reply, registered=False)
@@ -230,9 +226,6 @@ class Server:
             return self.core.handle(request, self.clock())
         except Exception as exc:
             return _internal(request, exc)
-
-    def _run_slow(self, request: p.Request) -> p.Reply:
-        return self._handle(request)
 
     def _finished(self, conn: _Conn, future: Future[p.Reply]) -> None:
         self._done.append((conn, future))
@@ -339,10 +332,3 @@ def _try_send(sock: socket.socket, data: bytes) -> None:
         sock.send(data)
     except OSError:
         pass
-
-
-def serve_in_thread(server: Server) -> threading.Thread:
-    """For tests: the loop on a daemon thread."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from store.model import Entry
 from store.refresh.token import Token
 
 # A failure message kept in the file is for a person reading `status`: one short line.
@@ -59,6 +60,14 @@ def state_from_fields(
         failures=failures,
         last_error=fields.get("last-error") or None,
         last_success=refreshed,
+    )
+
+
+def stored_state(entry: Entry) -> RefreshState:
+    """An entry's refresh history as the store keeps it, without opening the secret: the token
+    is a placeholder that carries only the expiry (enough to decide what is due)."""
+    return state_from_fields(
+        dict(entry.refresh), "-" if entry.secret is not None else None, entry.expires_at
     )
 
 

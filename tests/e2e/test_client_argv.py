@@ -124,7 +124,7 @@ def answer(call: list[str | None], env: dict[str, str]) -> tuple[str, str] | Non
         return (lines[0], lines[1]) if len(lines) == 2 else (str(argv[-1]), lines[0])
     method, service, username = call
     assert isinstance(method, str) and isinstance(service, str)
-    ring = IdxKeyring()
+    ring = IdxKeyring()  # type: ignore[no-untyped-call]
     if method == "get_password":
         secret = ring.get_password(service, username or "")
         return None if secret is None else (username or "", secret)

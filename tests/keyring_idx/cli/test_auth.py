@@ -11,6 +11,7 @@ from store.dirs import Dirs
 from store.model import Credential
 from store.vault import Vault
 from tests.keyring_idx.cli.conftest import Cli
+from tests.store.reading import read_credential
 
 
 def found(cred: Credential | None) -> Credential:
@@ -40,7 +41,7 @@ def test_token_flag_stores_dunder_token(cli: Cli, dirs: Dirs) -> None:
 
 def test_username_from_url(cli: Cli, dirs: Dirs) -> None:
     assert cli("login", "https://al@h.example/", "--password", "-", stdin="pw\n")[0] == 0
-    assert found(Vault(dirs).lookup("https://h.example/", "al")).secret == "pw"
+    assert found(read_credential(Vault(dirs), "https://h.example/", "al")).secret == "pw"
     assert "al@" not in dirs.store_file.read_text().split("service")[1].split("\n")[0]
 
 
@@ -127,18 +128,18 @@ def test_import_from_uv_default_location_and_export_round_trip(
     code, _, err = cli("import")
     assert code == 2 and err.count("\n") == 1
     assert "different secret" in err and "alice@https://a.example/" in err and "--replace" in err
-    assert found(Vault(dirs).lookup("https://a.example/", "alice")).secret == "old"
-    assert Vault(dirs).lookup("https://c.example/", "bob") is None
+    assert found(read_credential(Vault(dirs), "https://a.example/", "alice")).secret == "old"
+    assert read_credential(Vault(dirs), "https://c.example/", "bob") is None
     code, _, err = cli("import", "--replace")
     assert code == 0, err
     assert "3 credentials" in err and "2 added, 1 replaced, 0 already the same" in err
     code, _, err = cli("import")
     assert code == 0 and "0 added, 0 replaced, 3 already the same" in err
     v = Vault(dirs)
-    assert found(v.lookup("https://a.example/", "alice")).secret == "pa"
-    bearer = v.lookup("https://b.example/api/x", None)
+    assert found(read_credential(v, "https://a.example/", "alice")).secret == "pa"
+    bearer = read_credential(v, "https://b.example/api/x", None)
     assert bearer is not None and bearer.scheme == "bearer" and bearer.secret == "tb"
-    assert found(v.lookup("https://c.example/", "bob")).service == "https://c.example/"
+    assert found(read_credential(v, "https://c.example/", "bob")).service == "https://c.example/"
 
     out_path = tmp_path / "out" / "credentials.toml"
     code, out, err = cli("export", "--plaintext", str(out_path))

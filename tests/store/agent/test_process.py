@@ -17,6 +17,7 @@ from store.agent import client
 from store.agent import protocol as p
 from store.agent.hardening import harden_process, is_dumpable
 from tests.store.agent.agentproc import agent_env, fake_agent_cmd, start, stop
+from tests.store.agent.answers import get_pair
 from tests.store.agent.fakes import PASSPHRASE
 
 SVC, USER, SECRET = "https://pypi.example.com/simple/", "alice", "s3cret-alice"
@@ -26,8 +27,8 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     sock = tmp_path / "agent-run" / "agent.sock"
     proc = start(tmp_path)
     try:
-        assert client.get(SVC, USER, path=str(sock)) == (USER, SECRET)
-        assert client.get("https://other.example.com/", path=str(sock)) == ("__token__", "tok-123")
+        assert get_pair(SVC, USER, path=str(sock)) == (USER, SECRET)
+        assert get_pair("https://other.example.com/", path=str(sock)) == ("__token__", "tok-123")
         assert (sock.stat().st_mode & 0o777) == 0o600
         assert (sock.parent.stat().st_mode & 0o777) == 0o700
         limits = Path(f"/proc/{proc.pid}/limits").read_text()
@@ -36,7 +37,7 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         assert stop(proc) == 0
     assert not sock.exists()
-    assert client.get(SVC, USER, path=str(sock)) is client.NOT_RUNNING
+    assert get_pair(SVC, USER, path=str(sock)) is client.NOT_RUNNING
 
 
 def test_refuses_a_runtime_dir_with_group_or_other_bits(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_sighup_reloads_and_keeps_serving(tmp_path: Path) -> None:
     try:
         os.kill(proc.pid, signal.SIGHUP)
         for _ in range(3):
-            assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+            assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
         assert proc.poll() is None
     finally:
         stop(proc)
@@ -129,8 +130,8 @@ def test_socket_activation_with_systemd_socket_activate(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert client.get(SVC, USER, path=str(sock), timeout=20) == (USER, SECRET)
-        assert client.get(SVC, USER, path=str(sock)) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=str(sock), timeout=20) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=str(sock)) == (USER, SECRET)
         assert not (tmp_path / "unused").exists()
     finally:
         stop(proc)
@@ -140,19 +141,19 @@ def test_passphrase_unlock_idle_timeout_and_lock(tmp_path: Path) -> None:
     sock = str(tmp_path / "agent-run" / "agent.sock")
     proc = start(tmp_path, "--passphrase", "--idle", "0.5")
     try:
-        assert client.get(SVC, USER, path=sock) is None  # locked: nothing, quickly
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED  # quickly
         assert client.request(p.Status(), path=sock).data["locked"] is True
         assert client.request(p.Unlock("wrong"), path=sock).status == p.FAILED
         assert client.request(p.Unlock(PASSPHRASE), path=sock).ok
-        assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
         deadline = time.monotonic() + 20
         while client.request(p.Status(), path=sock).data["locked"] is False:
             assert time.monotonic() < deadline, "idle time-out never locked the store"
             time.sleep(0.1)
-        assert client.get(SVC, USER, path=sock) is None
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED
         assert client.request(p.Unlock(PASSPHRASE), path=sock).ok
         assert client.request(p.Lock(), path=sock).ok
-        assert client.get(SVC, USER, path=sock) is None
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED
     finally:
         stop(proc)
 
@@ -165,7 +166,7 @@ def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Pat
 
     def hammer() -> None:
         while not stop_flag.is_set():
-            results.append(client.get(SVC, USER, timeout=2.0, path=sock))
+            results.append(get_pair(SVC, USER, timeout=2.0, path=sock))
 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for t in threads:
@@ -186,6 +187,6 @@ def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Pat
     assert Path(sock).exists()  # the stale socket a SIGKILL leaves behind
     proc = start(tmp_path)
     try:
-        assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
     finally:
         stop(proc)
