@@ -7,7 +7,14 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from keyring_idx.doctor import gather, index_checks, keyring_cmd, local_checks, network
+from keyring_idx.doctor import (
+    gather,
+    index_checks,
+    keyring_cmd,
+    local_checks,
+    network,
+    pip_checks,
+)
 from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
 from keyring_idx.doctor.index_checks import known_username
 from keyring_idx.doctor.model import OURS, Check, IndexFacts
@@ -47,7 +54,7 @@ def diagnose(
     except ConfigError as exc:
         checks.append(local_checks.check_provider(provider_facts(env, [], [])))
         checks.append(Check("uv-config", "fail", str(exc), "fix the file the message names"))
-        return checks
+        return checks + _pip(env, probe)
     indexes = configured_indexes(uv.settings)
     netrc_data, netrc_note = read_netrc(env)
     facts = [index_facts(index, env, doc.entries, netrc_data) for index in indexes]
@@ -64,7 +71,31 @@ def diagnose(
         checks += _probes(uv, facts, usernames, env, netrc_data)
     else:
         checks.append(index_checks.check_strategy(uv.settings.strategy))
-    return checks
+    return checks + _pip(env, probe)
+
+
+def _pip(env: Mapping[str, str], probe: bool) -> list[Check]:
+    """pip's index URLs with a username and no password (they may never reach keyring)."""
+    home = pip_checks.home_of(env)
+    if not probe:
+        return pip_checks.checks(env, home, None)
+    import httpx
+
+    from store.http import NetworkConfigError, make_client
+
+    try:
+        client = make_client(NetworkSettings.from_env(env))
+    except NetworkConfigError:
+        return pip_checks.checks(env, home, None)
+
+    def get(url: str, authorization: str) -> int | None:
+        try:
+            return client.get(url, headers={"Authorization": authorization}).status_code
+        except httpx.HTTPError:
+            return None
+
+    with client:
+        return pip_checks.checks(env, home, get)
 
 
 def _needs_store(f: IndexFacts) -> bool:

@@ -8,12 +8,15 @@ PYTHON_KEYRING_BACKEND unset.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import sysconfig
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -373,3 +376,41 @@ def test_uv_plaintext_store_with_another_password_shadows_ours(
     assert run(logout_uv, env=env).returncode == 0
     r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", env)
     assert r.returncode == 0, r.stderr
+
+
+def test_pip_with_user_in_the_url_gets_403_and_doctor_says_why(
+    index: Index, stored: dict[str, str], outside_pip: Path, tmp_path: Path
+) -> None:
+    """pip asks keyring only after a 401: with alice@ in the URL it sends alice with an empty
+    password, pypiserver answers 403, and keyring is never asked. The URL without alice@ is
+    the form that works (pip then asks keyring for the username too)."""
+    with_user = f"http://{USER}@127.0.0.1:{index.port}/simple/"
+    argv = [str(outside_pip), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+    argv += ["--no-input", "--keyring-provider", "subprocess", "-d", str(tmp_path / "d")]
+    r = run([*argv, "--index-url", with_user, PKG], env=stored)
+    assert r.returncode != 0 and "No matching distribution" in r.stderr
+    # What pip sent first, and what pypiserver answers to it:
+    request = urllib.request.Request(
+        index.simple, headers={"Authorization": "Basic " + base64.b64encode(b"alice:").decode()}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 403
+    r = run([*argv, "--index-url", index.simple, PKG], env=stored)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    project = tmp_path / "empty-project"
+    project.mkdir()
+    env = {**stored, "PIP_INDEX_URL": with_user}
+    doctor = [tool("idx-auth"), "doctor", "--json", "--project", str(project)]
+    r = run(doctor, env=env)
+    assert r.returncode == 1, r.stderr
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    pip = checks[f"pip[{with_user}]"]
+    assert pip["verdict"] == "fail" and "403" in pip["detail"] and "PIP_INDEX_URL" in pip["detail"]
+    assert pip["fix"].startswith(f"drop {USER}@ from the URL ({index.simple})")
+    r = run([*doctor, "--no-probe"], env=env)
+    pip = {c["name"]: c for c in json.loads(r.stdout)["checks"]}[f"pip[{with_user}]"]
+    assert pip["verdict"] == "warn"
+    r = run(doctor, env={**stored, "PIP_INDEX_URL": index.simple})
+    assert not any(c["name"].startswith("pip[") for c in json.loads(r.stdout)["checks"])
