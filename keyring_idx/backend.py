@@ -191,7 +191,10 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
 
 
 def ambiguity_hint(found: Ambiguous) -> str:
-    return (
+    from store.redaction import printable
+
+    # Usernames come from the store (or the agent): escaped, so none can forge a line.
+    return printable(
         f"idx-auth: several usernames stored for {_redact(found.service)}: "
         f"{', '.join(found.usernames)}; "
         "tell uv which one (UV_INDEX_<NAME>_USERNAME or user@ in the URL)"
@@ -216,7 +219,11 @@ def _say_once(line: str) -> None:
     global _warned_store
     if not _warned_store:
         _warned_store = True
-        print(line, file=sys.stderr)
+        from store.redaction import printable
+
+        # An error's text may quote a service name from the store: escaped, so none can
+        # forge a line.
+        print(printable(line), file=sys.stderr)
 
 
 def _redact(service: str) -> str:

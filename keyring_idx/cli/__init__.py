@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from keyring_idx.cli.base import CliError, importing
+from keyring_idx.cli.base import CliError, importing, say
 from store.errors import StoreError
 
 # Order here is the order of `idx-auth --help`.
-COMMAND_GROUPS = ("auth", "refresh", "agent", "resolve", "setup", "doctor")
+COMMAND_GROUPS = ("auth", "refresh", "agent", "resolve", "audit", "setup", "doctor")
 
 # Which group registers each command, so a run can import just that one;
 # tests/keyring_idx/cli/test_main.py keeps this in step with the groups' register().
@@ -42,6 +42,7 @@ COMMANDS = {
     "lock": "agent",
     "unlock": "agent",
     "resolve": "resolve",
+    "audit": "audit",
     "setup": "setup",
     "doctor": "doctor",
 }
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (CliError, StoreError) as exc:
-        print(f"idx-auth: error: {exc}", file=sys.stderr)
+        say(f"idx-auth: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)

@@ -8,12 +8,15 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyring_idx.cli.base import CliError, emit_json, say
 from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
+
+if TYPE_CHECKING:
+    import logging
 
 AGENT_DOWN = 3
 
@@ -81,10 +84,25 @@ def cmd_agent(args: argparse.Namespace) -> int:
         format="idx-auth agent: %(message)s",
         stream=sys.stderr,
     )
+    # httpcore's DEBUG trace prints response headers, which can carry tokens (Set-Cookie).
+    logging.getLogger("httpcore").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_clean_line)
     if args.idle <= 0 or args.max <= 0:
         raise CliError("--idle and --max must be positive numbers of seconds")
     dirs = resolve_dirs()
     return run_agent(CachedStore(dirs), dirs.socket, idle=args.idle, maximum=args.max)
+
+
+def _one_clean_line(record: logging.LogRecord) -> bool:
+    """Every agent log line as it reaches the journal: one line, control characters escaped,
+    credentials after an auth scheme word scrubbed -- a username or a provider's text in it
+    can neither forge a line nor leak a token."""
+    from store.redaction import printable, scrub
+
+    record.msg = printable(scrub(record.getMessage()))
+    record.args = None
+    return True
 
 
 # --- status / lock / unlock -------------------------------------------------------------------
@@ -255,7 +273,8 @@ def exec_path() -> str:
     found = shutil.which("idx-auth")
     if found:
         return str(Path(found).resolve())
-    return f"{sys.executable} -m keyring_idx.cli"
+    # -P: a user unit starts in $HOME, and `-m` would otherwise import from there first.
+    return f"{sys.executable} -P -m keyring_idx.cli"
 
 
 def cmd_setup_systemd(args: argparse.Namespace) -> int:

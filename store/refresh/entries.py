@@ -23,7 +23,13 @@ from store.refresh.roster import Key
 from store.refresh.routine import Clock, Outcome, first_token, refresh
 from store.refresh.schedule import RandomSource, Reason
 from store.refresh.spec import ProviderSpec
-from store.refresh.state import RefreshState, state_fields, state_from_fields, stored_state
+from store.refresh.state import (
+    RefreshState,
+    one_line,
+    state_fields,
+    state_from_fields,
+    stored_state,
+)
 from store.refresh.token import Token
 from store.sealing import Sealer
 
@@ -128,7 +134,7 @@ def refresh_entries(
                 spec = spec_of(entry, sealer)
             except RefreshError as exc:
                 # One entry with settings we cannot use must not stop the others.
-                state = RefreshState(last_error=str(exc))
+                state = RefreshState(last_error=one_line(str(exc)))
                 results.append(_result(entry, provider, Outcome(state, False, False, exc)))
                 continue
             assert spec is not None  # entry.refresh is not empty

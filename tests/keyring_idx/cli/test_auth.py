@@ -228,3 +228,20 @@ def test_a_passphrase_not_chosen_yet_is_not_called_the_stores(
     monkeypatch.setenv("IDX_AUTH_DATA_DIR", str(dirs.data.parent / "fresh"))
     code, _, err = cli("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="x\n")
     assert code == 2 and "a new passphrase is needed" in err
+
+
+def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dirs: Dirs) -> None:
+    # A username (or a keyring service name) set by another program can hold escape
+    # sequences and newlines: `list` must not recolour the terminal or forge a line.
+    evil = "bob\x1b[2J\x1b[31m\rroot\nalice"
+    Vault(dirs).login("https://pkgs.example", evil, "pw-1")
+    Vault(dirs).login("plain\x1b]0;title\x07name", "carol", "pw-2")
+    code, _, err = cli("list")
+    assert code == 0
+    assert "\x1b" not in err and "\r" not in err and "\x07" not in err
+    lines = err.splitlines()
+    assert len(lines) == 2, lines
+    assert "bob\\x1b[2J" in err and "\\x0aalice" in err
+    # JSON keeps the exact value (escaped by JSON itself).
+    code, out, _ = cli("list", "--json")
+    assert {item["username"] for item in json.loads(out)} == {evil, "carol"}

@@ -190,3 +190,56 @@ def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Pat
         assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
     finally:
         stop(proc)
+
+
+def test_out_of_descriptors_the_agent_rests_logs_once_and_keeps_serving(tmp_path: Path) -> None:
+    # RLIMIT_NOFILE low enough that a crowd of silent clients exhausts it: accept() fails
+    # with EMFILE while the listener stays readable. The agent must not spin (a line per
+    # failure, 100 % CPU), and must answer a real lookup once descriptors free up.
+    import resource
+
+    sock = tmp_path / "agent-run" / "agent.sock"
+    log = tmp_path / "agent.log"
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard))
+
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            fake_agent_cmd(sock, "--timeout", "3"),
+            env=agent_env(tmp_path),
+            stderr=out,
+            preexec_fn=low_limit,
+        )
+    silent: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(60):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(str(sock))
+            except (BlockingIOError, OSError):
+                s.close()
+                continue
+            silent.append(s)
+        time.sleep(2.0)  # the window in which the old loop logged a line per spin
+        failures = log.read_text(errors="replace").count("accept failed")
+        assert 1 <= failures <= 5, f"{failures} 'accept failed' lines"
+        for s in silent:
+            s.close()
+        answer: object = None
+        for _ in range(100):
+            answer = get_pair(SVC, USER, path=str(sock), timeout=1.0)
+            if answer == (USER, SECRET):
+                break
+            time.sleep(0.1)
+        assert answer == (USER, SECRET)
+        assert proc.poll() is None
+    finally:
+        for s in silent:
+            s.close()
+        assert stop(proc) == 0
