@@ -161,7 +161,14 @@ def cmd_logout(args: argparse.Namespace) -> int:
         if not _through_agent(p.Logout(target.service, username)):
             _vault().logout(target.service, username)
     except NotFoundError:
-        raise NotFoundError(f"No matching entry found for {shown}") from None
+        entries = _vault().read().entries
+        others = sorted(
+            e.username or "(token)"
+            for e in entries
+            if not e.plain and e.service == target.service and e.username != username
+        )
+        hint = f"; stored there under {', '.join(others)}: pass -u USER" if others else ""
+        raise NotFoundError(f"No matching entry found for {shown}{hint}") from None
     say(f"Removed credentials for {shown}")
     return 0
 

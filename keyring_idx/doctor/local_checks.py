@@ -219,6 +219,15 @@ def check_keyring(k: KeyringFacts, *, ours: str = OURS, this_install: str | None
             f"reinstall keyring in the environment of {k.python or k.command}",
         )
     if k.selected == ours:
+        if k.config_backend == OURS:
+            return Check(
+                name,
+                "warn",
+                f"{cmd} selects {ours}, named directly in {k.config_file}: keyring fails with "
+                "\"No module named 'keyring_idx'\" in every environment without keyring-idx "
+                "(poetry, hatch, twine as tools)",
+                f"{SETUP_KEYRING} (rewrites it to a selector that leaves those alone)",
+            )
         return Check(name, "ok", f"{cmd} selects {ours} ({_selected_by(k)})")
     if k.selected == CHAINER:
         order = [b.name for b in k.chain]

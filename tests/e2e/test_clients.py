@@ -218,3 +218,28 @@ def test_setup_prints_the_step_when_the_installer_is_missing(
     assert "keyring.backends.fail" in backend_of(tools.python("hatch"), env)
     r = run([tool("idx-auth"), "setup", "hatch", "--print"], env=env)
     assert r.returncode == 0 and r.stdout.startswith("uv tool install hatch==1.18.2")
+
+
+def test_poetry_http_basic_without_a_password_hangs_without_a_terminal(
+    tools: Tools, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Why docs/clients.md warns against `poetry config http-basic.NAME USER`: with no
+    terminal poetry 2.5 prompts for the password over and over instead of failing."""
+    poetry = str(tools.install("poetry", env))
+    out = tmp_path / "out"
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [poetry, "config", "http-basic.private", USER],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=15)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert out.read_text().count("Password:") > 1

@@ -245,3 +245,14 @@ def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dir
     # JSON keeps the exact value (escaped by JSON itself).
     code, out, _ = cli("list", "--json")
     assert {item["username"] for item in json.loads(out)} == {evil, "carol"}
+
+
+def test_logout_without_a_username_names_the_stored_ones(cli: Cli, dirs: Dirs) -> None:
+    Vault(dirs).login("https://h.example/api", "alice", "pw")
+    code, _, err = cli("logout", "https://h.example/api/simple/")
+    assert code == 1
+    assert err == (
+        "idx-auth: error: No matching entry found for https://h.example/api; stored there "
+        "under alice: pass -u USER\n"
+    )
+    assert cli("logout", "https://h.example/api/simple/", "-u", "alice")[0] == 0

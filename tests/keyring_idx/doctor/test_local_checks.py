@@ -145,3 +145,11 @@ def test_uv_plaintext_store_verdicts() -> None:
     assert "idx-auth import /p/credentials.toml" in many.fix
     broken = check_uv_plaintext(UvPlaintextFacts("/p/credentials.toml", error="not valid TOML"))
     assert broken.verdict == "warn" and "uv ignores it" in broken.detail
+
+
+def test_a_keyringrc_naming_our_backend_directly_is_flagged() -> None:
+    old = check_keyring(facts(OURS, config_backend=OURS, config_file="/c/keyringrc.cfg"))
+    assert old.verdict == "warn" and "No module named 'keyring_idx'" in old.detail
+    assert old.fix.startswith("idx-auth setup keyring")
+    selector = facts(OURS, config_backend="idx_auth_keyring.Selected", config_file="/c/k.cfg")
+    assert check_keyring(selector).verdict == "ok"
