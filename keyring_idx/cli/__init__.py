@@ -78,6 +78,15 @@ def _groups_for(argv: Sequence[str]) -> Sequence[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
+    for position, arg in enumerate(args_in, 1):
+        if not is_utf8(arg):
+            # Bytes that are not UTF-8 arrive as lone surrogates; nothing could store or send
+            # them, so say so before any command starts (the argument itself is not shown).
+            print(
+                f"idx-auth: error: argument {position} is not valid UTF-8 text; give it in UTF-8",
+                file=sys.stderr,
+            )
+            return 2
     with importing():
         parser = build_parser(_groups_for(args_in))
     args = parser.parse_args(args_in)
@@ -95,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return code
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def entry() -> NoReturn:

@@ -161,10 +161,9 @@ def cmd_logout(args: argparse.Namespace) -> int:
         if not _through_agent(p.Logout(target.service, username)):
             _vault().logout(target.service, username)
     except NotFoundError:
-        entries = _vault().read().entries
         others = sorted(
             e.username or "(token)"
-            for e in entries
+            for e in _entries_if_readable()
             if not e.plain and e.service == target.service and e.username != username
         )
         hint = f"; stored there under {', '.join(others)}: pass -u USER" if others else ""
@@ -202,7 +201,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if isinstance(found, Ambiguous):
         raise AmbiguousCredentialError(found)
     if found is None or found.secret is None:
-        others = _usernames_for(_vault(), target.service, exclude=username)
+        others = _usernames_for(_entries_if_readable(), target.service, exclude=username)
         hint = ""
         if others:
             hint = (
@@ -214,11 +213,21 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _usernames_for(vault: Vault, url: str, *, exclude: str) -> list[str]:
+def _entries_if_readable() -> tuple[Entry, ...]:
+    """The store's entries for a hint in an error message; none when the file cannot be read
+    here (the agent may hold the only key): the hint is left out, the error stays."""
+    from store.errors import StoreError
+
+    try:
+        return _vault().read().entries
+    except StoreError:
+        return ()
+
+
+def _usernames_for(entries: tuple[Entry, ...], url: str, *, exclude: str) -> list[str]:
     """The other usernames a ``token URL -u NAME`` would find something for (names only)."""
     from store import lookup
 
-    entries = vault.read().entries
     names = sorted({e.username for e in entries if not e.plain and e.username} - {exclude})
     return [n for n in names if isinstance(lookup.find(entries, url, n), Entry)]
 
@@ -244,7 +253,9 @@ def describe(entry: Entry) -> dict[str, object]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     vault = _vault()
-    entries = sorted(vault.read().entries, key=lambda e: (e.plain, e.service, e.username or ""))
+    entries = sorted(
+        vault.read_for_listing().entries, key=lambda e: (e.plain, e.service, e.username or "")
+    )
     if args.json:
         emit_json([describe(e) for e in entries])
         return 0
@@ -264,7 +275,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path: Path = args.path or plaintext.uv_store_path(os.environ, Path.home())
     # uv holds this lock for every read and write of its store.
-    with files.locked(path.with_name(path.name + ".lock")):
+    with files.locked(path.with_name(path.name + ".lock"), ours=False):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -357,10 +368,10 @@ def _write_uv_file(out: Path, text: str) -> None:
 
     if out.name == "credentials.toml":
         # Writing into a uv credentials dir: take uv's lock like uv does.
-        with files.locked(out.with_name(out.name + ".lock")):
-            files.atomic_write(out, text.encode())
+        with files.locked(out.with_name(out.name + ".lock"), ours=False):
+            files.atomic_write(out, text.encode(), ours=False)
     else:
-        files.atomic_write(out, text.encode())
+        files.atomic_write(out, text.encode(), ours=False)
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:

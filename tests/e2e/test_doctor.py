@@ -87,6 +87,7 @@ def test_the_usual_gaps_each_with_its_fix(
     login(server)
     code, checks = doctor(capsys, "--project", str(project(tmp_path, server)))
     assert code == 1
+    assert checks["files"]["verdict"] == "ok"
     assert checks["store"]["verdict"] == "ok"
     assert checks["agent"]["verdict"] == "ok"
     assert checks["keyring"]["verdict"] == "warn"
