@@ -173,9 +173,9 @@ def test_pdm_add_from_a_source_without_username(
     (app / "pyproject.toml").write_text(
         '[project]\nname = "papp"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
         'dependencies = []\n\n[[tool.pdm.source]]\nname = "private"\n'
-        f'url = "{index.simple}"\nverify_ssl = false\n'
+        f'url = "{index.simple}"\n'
     )
-    r = in_dir([pdm, "add", "--no-self", PKG], app, env)
+    r = in_dir([pdm, "add", PKG], app, env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert PKG in (app / "pdm.lock").read_text()
 
