@@ -122,6 +122,7 @@ def test_store_and_key_file_from_secrets(index: Index, tmp_path: Path) -> None:
 def test_passphrase_store_with_and_without_the_agent(index: Index, tmp_path: Path) -> None:
     pw = tmp_path / "dev-passphrase"
     pw.write_text(PASSPHRASE + "\n")
+    pw.chmod(0o600)  # idx-auth refuses a passphrase file others can read
     dev = {**os.environ, "IDX_AUTH_KEY_SOURCE": "passphrase", "IDX_AUTH_PASSPHRASE_FILE": str(pw)}
     login(dev, index)
     store = Path(os.environ["IDX_AUTH_DATA_DIR"]) / "credentials.toml"
