@@ -116,6 +116,22 @@ def selects_backend_directly(text: str) -> bool:
     return _option(config, "default-keyring") == BACKEND
 
 
+def chooses_us(text: str) -> bool | None:
+    """Whether a keyringrc.cfg makes keyring load our backend where keyring-idx is installed:
+    True for the selector (or our backend named directly), False for another choice, None
+    when the file chooses nothing (keyring then takes the highest priority: the chainer,
+    which asks us first)."""
+    config = configparser.RawConfigParser()
+    try:
+        config.read_string(text)
+    except configparser.Error:
+        return False
+    chosen = _option(config, "default-keyring")
+    if chosen is None:
+        return None
+    return chosen in (BACKEND, SELECTOR)
+
+
 def _option(config: configparser.RawConfigParser, name: str) -> str | None:
     if config.has_option("backend", name):
         return config.get("backend", name).strip() or None

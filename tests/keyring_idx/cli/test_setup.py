@@ -39,6 +39,14 @@ def test_plan_keeps_other_settings_and_refuses_another_choice() -> None:
         keyringrc.plan("no section header", "/sel", force=False)
 
 
+def test_chooses_us() -> None:
+    plan = keyringrc.plan(None, "/sel", force=False)
+    assert plan.text is not None and keyringrc.chooses_us(plan.text) is True
+    assert keyringrc.chooses_us(f"[backend]\ndefault-keyring = {keyringrc.BACKEND}\n") is True
+    assert keyringrc.chooses_us("[backend]\ndefault-keyring = x.Y\n") is False
+    assert keyringrc.chooses_us("[other]\n") is None
+
+
 def test_plan_upgrades_a_file_that_named_the_backend_directly() -> None:
     old = f"[backend]\ndefault-keyring = {keyringrc.BACKEND}\n"
     assert keyringrc.selects_backend_directly(old)
