@@ -111,7 +111,9 @@ class IdxKeyring(backend.KeyringBackend):
             if _alone_under_the_keyring_command(self):
                 # No other backend will take it, and keyring's command would print our
                 # NotImplementedError as a traceback: one line and exit status 2 instead.
-                print(f"keyring: error: {message}", file=sys.stderr)
+                from store.redaction import printable
+
+                print(printable(f"keyring: error: {message}"), file=sys.stderr)
                 raise SystemExit(2)
             raise NotImplementedError(message)
         return target
