@@ -229,3 +229,14 @@ def test_wrong_settings_are_one_line_errors_and_store_nothing(
     assert wanted in lines[0]
     assert world.secret_id not in done.stderr and "first-Pa55" not in done.stderr
     assert world.setup.idx("list").returncode == 1  # nothing stored
+
+
+def test_without_the_agent_a_lookup_reads_vault_again_after_the_interval(
+    world: World, tmp_path: Path
+) -> None:
+    world.login("--vault-refresh-interval", "1", "--vault-ttl", "600")
+    assert world.keyring_get() == "first-Pa55"
+    world.rotate("second-Pa55")
+    wait_for(lambda: world.keyring_get() == "second-Pa55", 20, "a lookup to read Vault again")
+    code, err = world.uv_install(tmp_path / "target")
+    assert code == 0, err
