@@ -14,7 +14,12 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+
+# Not `from typing import TYPE_CHECKING`: importing typing would cost the `keyring` launcher
+# (keyring_idx.launcher) as much as all its other imports together.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAGIC = b"IDXA"
 VERSION = 1
@@ -93,3 +98,17 @@ def read_body(frame_bytes: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError("message body is not a JSON object")
     return value
+
+
+def credential(reply: dict[str, Any]) -> tuple[str, str] | None:
+    """``(username, secret)`` from an ``ok`` reply to ``get``, else None.
+
+    A bearer entry has no username: it comes back as ``""``, as keyring shows it.
+    """
+    data = reply.get("data")
+    if reply.get("status") != OK or not isinstance(data, dict):
+        return None
+    user, secret = data.get("username"), data.get("secret")
+    if not isinstance(secret, str) or not (user is None or isinstance(user, str)):
+        return None
+    return (user or "", secret)
