@@ -41,6 +41,8 @@ class EntryInfo:
     failures: int = 0  # failed attempts since the last success
     next_refresh: str | None = None  # the agent's next planned attempt (RFC 3339)
     last_attempt: str | None = None  # the agent's last attempt, this run (RFC 3339)
+    kind: str = "index"  # "keyring" for a plain keyring name (`keyring set myapp alice`)
+    has_secret: bool = True  # False for a username-only entry
 
 
 class Backend(Protocol):

@@ -241,8 +241,17 @@ def stored_state(entry: Entry) -> RefreshState:
 
 def entry_info(entry: Entry) -> EntryInfo:
     """What `list` and `status` show of an entry (no secret, no provider setting)."""
+    kind = "keyring" if entry.plain else "index"
+    has_secret = entry.secret is not None
     if not entry.refresh:
-        return EntryInfo(entry.service, entry.username, entry.scheme, _time(entry.expires_at))
+        return EntryInfo(
+            entry.service,
+            entry.username,
+            entry.scheme,
+            _time(entry.expires_at),
+            kind=kind,
+            has_secret=has_secret,
+        )
     fields = dict(entry.refresh)
     state = stored_state(entry)
     return EntryInfo(
@@ -254,6 +263,8 @@ def entry_info(entry: Entry) -> EntryInfo:
         refreshed_at=_time(state.last_success),
         last_error=state.last_error,
         failures=state.failures,
+        kind=kind,
+        has_secret=has_secret,
     )
 
 
