@@ -93,24 +93,32 @@ def read_layers(project_dir: Path, env: Mapping[str, str]) -> list[Layer]:
     return layers
 
 
-def read_project(project_dir: Path) -> Project:
-    """``[project] dependencies`` and ``tool.uv.sources`` of the nearest pyproject.toml."""
+def read_pyproject(project_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml, from the project directory upwards, and its contents."""
     for directory in (project_dir, *project_dir.parents):
         path = directory / "pyproject.toml"
         if path.is_file():
-            doc = _load(path)
-            project = doc.get("project") if isinstance(doc.get("project"), Mapping) else {}
-            assert isinstance(project, Mapping)
-            deps = project.get("dependencies") or []
-            if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-                raise ConfigError(f"[project] dependencies in {path} must be a list of strings")
-            uv = _tool_uv(doc) or {}
-            raw_sources = uv.get("sources") or {}
-            if not isinstance(raw_sources, Mapping):
-                raise ConfigError(f"tool.uv.sources in {path} must be a table")
-            return Project(
-                path=path,
-                dependencies=tuple(deps),
-                sources=parse_sources(raw_sources, str(path)),
-            )
-    return Project(path=None)
+            return path, _load(path)
+    return None
+
+
+def read_project(project_dir: Path) -> Project:
+    """``[project] dependencies`` and ``tool.uv.sources`` of the nearest pyproject.toml."""
+    found = read_pyproject(project_dir)
+    if found is None:
+        return Project(path=None)
+    path, doc = found
+    project = doc.get("project") if isinstance(doc.get("project"), Mapping) else {}
+    assert isinstance(project, Mapping)
+    deps = project.get("dependencies") or []
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise ConfigError(f"[project] dependencies in {path} must be a list of strings")
+    uv = _tool_uv(doc) or {}
+    raw_sources = uv.get("sources") or {}
+    if not isinstance(raw_sources, Mapping):
+        raise ConfigError(f"tool.uv.sources in {path} must be a table")
+    return Project(
+        path=path,
+        dependencies=tuple(deps),
+        sources=parse_sources(raw_sources, str(path)),
+    )
