@@ -23,6 +23,7 @@ from pathlib import Path
 from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
+from store.model import Credential
 from store.vault import Vault
 
 SVC = "https://pypi.example.com/api/pypi"
@@ -40,7 +41,10 @@ def _worker(sock: str, threads: int, seconds: float, out: mp.Queue[list[float]])
         while (start := time.perf_counter()) < end:
             got = client.get(SVC + "/simple/", "user7", path=sock)
             mine.append(time.perf_counter() - start)
-            if got != ("user7", "secret-7"):
+            if not isinstance(got, Credential) or (got.username, got.secret) != (
+                "user7",
+                "secret-7",
+            ):
                 errors += 1
         with lock:
             latencies.extend(mine)

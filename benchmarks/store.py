@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from store import plaintext
+from store.access import get_credential
 from store.dirs import Dirs
 from store.model import Document
 from store.sealing import Sealer
@@ -77,7 +78,13 @@ def measure(n: int, root: Path) -> list[tuple[str, float, float | None]]:
 
     ours, uv = str(BIN / "idx-auth"), str(BIN / "uv")
     return [
-        ("lookup (in-process)", median_ms(lambda: fresh.lookup(url, "user"), repeat), None),
+        (
+            "lookup (in-process)",
+            median_ms(
+                lambda: get_credential(url, "user", dirs=dirs, vault=fresh, use_agent=False), repeat
+            ),
+            None,
+        ),
         (
             "login (in-process)",
             median_ms(lambda: fresh.login(f"https://n{next(counter)}.example/", "u", "pw"), repeat),

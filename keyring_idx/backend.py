@@ -1,13 +1,15 @@
 """The keyring backend: uv, pip, twine and poetry read the idx-auth store through ``keyring``.
 
 keyring imports every installed plugin on every default run, so importing this module costs
-next to nothing: the standard library and keyring (already loaded by then). A lookup asks the
-agent first (its stdlib-only client is imported only when its socket exists) and reads the
-store itself (tomllib, cryptography) only when no agent answered.
+next to nothing: the standard library and keyring (already loaded by then). A lookup goes
+through :func:`store.access.get_credential`, like every other reader of the store: the agent
+first (its stdlib-only client is imported only when its socket exists), the store file itself
+(tomllib, cryptography) only when no agent answered.
 
 A lookup never raises: an exception would abort keyring's chainer and make pip switch keyring
 off for the whole run. Failures return None and are logged at debug level; a store that cannot
-be read is also named once on stderr, since a silent 401 explains nothing.
+be read, or an agent holding it locked, is also named once on stderr, since a silent 401
+explains nothing.
 
 Writes (``keyring set`` / ``keyring del``): index URLs (``http(s)://...``) go to the store
 under the key ``idx-auth login`` and ``uv auth login`` use (a trailing ``/simple`` dropped), so
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -28,8 +29,7 @@ from jaraco.classes import properties
 from keyring import backend, credentials, errors
 
 if TYPE_CHECKING:
-    from store.dirs import Dirs
-    from store.model import Credential
+    from store.model import Ambiguous
     from store.service import ServiceUrl
 
 
@@ -38,8 +38,6 @@ __all__ = ["IdxKeyring"]
 log = logging.getLogger(__name__)
 
 SCOPES = ("indexes", "all")
-AGENT_TIMEOUT = 2.0
-_NOT_RUNNING = object()
 _warned_store = False
 
 
@@ -48,9 +46,6 @@ class IdxKeyring(backend.KeyringBackend):
 
     #: ``indexes`` or ``all``; set with ``KEYRING_PROPERTY_SCOPE`` or ``with_properties``.
     scope: str = "indexes"
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]  # reads KEYRING_PROPERTY_*
 
     @properties.classproperty
     def priority(cls) -> float:
@@ -143,13 +138,18 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        from store.dirs import resolve_dirs
+        from store.access import get_credential
 
-        dirs = resolve_dirs()
-        answer = _ask_agent(service, username, dirs)
-        if answer is _NOT_RUNNING:
-            return _read_store(service, username, dirs)
-        return _as_answer(answer)
+        found = get_credential(service, username)
+        if found is None:
+            return None
+        from store.model import Ambiguous
+
+        if isinstance(found, Ambiguous):
+            if username is None:
+                print(ambiguity_hint(found), file=sys.stderr)
+            return None
+        return (found.username or "", found.secret or "")
     except Exception as exc:
         _report(exc)
         return None
@@ -158,65 +158,13 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
             gc.enable()
 
 
-def _ask_agent(service: str, username: str | None, dirs: Dirs) -> object:
-    """The agent's answer: ``(username, secret)``, None, or _NOT_RUNNING (read the file)."""
-    # No socket, no agent: skip importing the client and its protocol (a few ms per lookup).
-    if not os.path.exists(dirs.socket):
-        return _NOT_RUNNING
-    try:
-        from store.agent import client
-    except ImportError:  # a build without the agent: the file is the only source
-        return _NOT_RUNNING
-    answer = client.get(service, username, AGENT_TIMEOUT, path=str(dirs.socket))
-    if answer is client.NOT_RUNNING:
-        return _NOT_RUNNING
-    if isinstance(answer, client.Ambiguous):
-        if username is None:
-            print(ambiguity_hint(answer.service, answer.usernames), file=sys.stderr)
-        return None
-    return answer
+def ambiguity_hint(found: Ambiguous) -> str:
+    from store.redaction import printable
 
-
-def _as_answer(answer: object) -> tuple[str, str] | None:
-    if isinstance(answer, tuple) and len(answer) == 2 and all(isinstance(x, str) for x in answer):
-        return (answer[0], answer[1])
-    return None
-
-
-def _read_store(service: str, username: str | None, dirs: Dirs) -> tuple[str, str] | None:
-    from store import lookup
-    from store.vault import Vault
-
-    vault = Vault(dirs)
-    doc = vault.read()
-    found = lookup.find(doc.entries, service, username)
-    if isinstance(found, lookup.Ambiguous):
-        if username is None:
-            print(ambiguity_hint(found.service, found.usernames), file=sys.stderr)
-        return None
-    if found is None:
-        return None
-    if found.refresh:
-        # A token with a refresh provider and no agent to renew it: refresh it here, once,
-        # under the store lock, if it is expired or nearly so (store.refresh decides).
-        from datetime import UTC, datetime
-
-        from store.refresh import entries as refreshing
-
-        # The very entry lookup.find chose (host forms and plain names included).
-        fresh = refreshing.fresh_credential(vault, doc, found, now=datetime.now(UTC))
-        if fresh is None or fresh.secret is None:
-            return None
-        return (fresh.username or "", fresh.secret)
-    cred: Credential = vault.reveal(doc, found)
-    if cred.secret is None:
-        return None
-    return (cred.username or "", cred.secret)
-
-
-def ambiguity_hint(service: str, usernames: tuple[str, ...]) -> str:
-    return (
-        f"idx-auth: several usernames stored for {_redact(service)}: {', '.join(usernames)}; "
+    # Usernames come from the store (or the agent): escaped, so none can forge a line.
+    return printable(
+        f"idx-auth: several usernames stored for {_redact(found.service)}: "
+        f"{', '.join(found.usernames)}; "
         "tell uv which one (UV_INDEX_<NAME>_USERNAME or user@ in the URL)"
     )
 
@@ -231,7 +179,9 @@ def _report(exc: Exception) -> None:
         log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, shown)
         if isinstance(exc, StoreError) and not _warned_store:
             _warned_store = True
-            print(f"idx-auth: credential store unavailable: {exc}", file=sys.stderr)
+            from store.redaction import printable
+
+            print(printable(f"idx-auth: credential store unavailable: {exc}"), file=sys.stderr)
     except Exception:  # reporting must not turn a quiet None into a crash
         pass
 

@@ -185,7 +185,7 @@ def answer(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
     found = wire.credential(reply)
     if found is None:
         return None
-    return render(lookup, found[0], found[1])
+    return render(lookup, found[1] or "", found[3])
 
 
 def main(real: str, argv: Sequence[str] | None = None) -> NoReturn:

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from keyring_idx.resolver.config import env_name, strip_userinfo
+from store.credential import Ambiguous, Credential
 
-#: ``(url, username or None) -> (username or None, secret)``; None when nothing is stored.
-#: A None username in the answer is a bearer token.
-Lookup = Callable[[str, str | None], tuple[str | None, str] | None]
+#: ``(url, username or None)`` -> what the store holds for it (:func:`store.access.get_credential`).
+Lookup = Callable[[str, str | None], Credential | Ambiguous | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +135,12 @@ def plan(targets: Iterable[Target], lookup: Lookup, env: Mapping[str, str]) -> P
 
     A pair the environment already sets in full is left as it is; a username the
     environment (or the URL) gives selects the credential; a target with no stored
-    credential, or only a bearer token (these variables carry username and password),
-    is skipped with the reason.
+    credential, several usernames to choose from, or only a bearer token (these variables
+    carry a username and a password) is skipped with the reason.
     """
     variables: dict[str, str] = {}
     skipped: list[tuple[Target, str]] = []
-    cache: dict[tuple[str, str | None], tuple[str | None, str] | None] = {}
+    cache: dict[tuple[str, str | None], Credential | Ambiguous | None] = {}
     for target in targets:
         given_user = env.get(target.username_var) or None
         if given_user is not None and env.get(target.password_var):
@@ -151,14 +151,19 @@ def plan(targets: Iterable[Target], lookup: Lookup, env: Mapping[str, str]) -> P
         if key not in cache:
             cache[key] = lookup(target.url, username)
         found = cache[key]
-        if found is None:
+        if isinstance(found, Ambiguous):
+            names = ", ".join(found.usernames)
+            skipped.append(
+                (target, f"several usernames are stored ({names}); set {target.username_var}")
+            )
+            continue
+        if found is None or found.secret is None:
             who = f" for {username}" if username else ""
             skipped.append((target, f"no stored credential{who}"))
             continue
-        user, secret = found
-        if user is None:
+        if found.username is None or found.scheme == "bearer":
             skipped.append((target, "only a bearer token is stored; these variables need a user"))
             continue
-        variables[target.username_var] = user
-        variables[target.password_var] = secret
+        variables[target.username_var] = found.username
+        variables[target.password_var] = found.secret
     return Plan(variables, tuple(skipped))

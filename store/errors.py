@@ -6,6 +6,8 @@ is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "E
 
 from __future__ import annotations
 
+from store.model import Ambiguous
+
 
 class StoreError(Exception):
     """Base of every error the store raises."""
@@ -18,16 +20,12 @@ class InvalidServiceError(StoreError):
 
 
 class AmbiguousCredentialError(StoreError):
-    """Two or more usernames match a lookup equally well."""
+    """Raised by a command that must answer with one credential and got an :class:`Ambiguous`
+    lookup (lookups themselves return the value, they do not raise)."""
 
-    def __init__(self, url: str, usernames: tuple[str, ...]) -> None:
-        self.url = url
-        self.usernames = usernames
-        names = ", ".join(usernames)
-        super().__init__(
-            f"Multiple credentials found for URL {url} (usernames: {names}), "
-            "specify which username to use"
-        )
+    def __init__(self, ambiguous: Ambiguous) -> None:
+        self.ambiguous = ambiguous
+        super().__init__(ambiguous.message)
 
 
 class StoreFileError(StoreError):
@@ -44,7 +42,7 @@ class NotFoundError(StoreError):
     exit_code = 1
 
 
-class AgentUnavailableError(StoreError):
-    """The agent is required but not running, unreachable or locked."""
+class AgentLockedError(StoreError):
+    """The agent answers but holds its store locked; ``idx-auth unlock`` opens it."""
 
     exit_code = 3

@@ -9,6 +9,7 @@ file with a client certificate and its key; proxies come from the environment (`
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 from collections.abc import Mapping
@@ -20,6 +21,30 @@ from store.errors import StoreError
 
 DEFAULT_TIMEOUT = 30.0
 _TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+class _RequestLogRedactor(logging.Filter):
+    """httpx logs every request with its full URL at INFO ("HTTP Request: POST URL ..."); a
+    token endpoint's or an index's URL may carry a secret in its query or userinfo. Its
+    records keep only scheme, host, port and path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _bare(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+def _bare(url: httpx.URL) -> str:
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+# Installed once, on the logger itself, so every client (ours or one a caller hands in) and
+# every handler an application configures see only the redacted form.
+if not any(isinstance(f, _RequestLogRedactor) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_RequestLogRedactor())
 
 
 class NetworkConfigError(StoreError):

@@ -16,7 +16,11 @@ A plain entry whose name is exactly the service string is tried first, whatever 
 so ``keyring set pypi.example.com alice`` (stored as a plain name) answers uv's host lookup.
 
 A lookup without a username that several usernames would answer equally well is
-:class:`Ambiguous`: the caller returns nothing and tells the user which usernames exist.
+:class:`~store.model.Ambiguous`: the caller returns nothing and tells the user which usernames
+exist.
+
+This is the only matcher: :func:`store.access.get_credential` (the keyring backend, the
+resolver, ``idx-auth token``), the agent and ``idx-auth doctor`` all decide with :func:`find`.
 
 Lookups over many entries stay cheap: an entry whose stored service is already in normal form
 and names another origin is skipped on a string check, without a URL parse.
@@ -25,25 +29,16 @@ and names another origin is skipped on a string check, without a URL parse.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from store import service as svc
-from store.errors import AmbiguousCredentialError, InvalidServiceError
-from store.model import Entry
+from store.errors import InvalidServiceError
+from store.model import Ambiguous, Entry, entry_key
 
-__all__ = ["Ambiguous", "find"]
+__all__ = ["find"]
 
 
 _NOT_IN_BARE_HOST = frozenset("/\\?#@")
-
-
-@dataclass(frozen=True, slots=True)
-class Ambiguous:
-    """Several usernames answer a lookup that named none; the caller must not guess."""
-
-    service: str
-    usernames: tuple[str, ...]
 
 
 class _Query(NamedTuple):
@@ -96,7 +91,7 @@ def find(entries: Sequence[Entry], service: str, username: str | None) -> Entry 
         return plain
     query = _parse_query(service)
     if query.url is not None:
-        return _find_url(entries, query, query.url, username)
+        return _find_url(entries, query.url, username)
     if query.host is not None:
         return _find_host(entries, query, username)
     return None
@@ -116,15 +111,11 @@ def _find_plain(
 
 
 def _find_url(
-    entries: Sequence[Entry], query: _Query, url: svc.ServiceUrl, username: str | None
+    entries: Sequence[Entry], url: svc.ServiceUrl, username: str | None
 ) -> Entry | Ambiguous | None:
     # select skips other origins itself (service.may_be_on_origin), cheaply.
     candidates = [e for e in entries if not e.plain]
-    try:
-        return svc.select(candidates, url, username, key=_key)
-    except AmbiguousCredentialError as exc:
-        names = tuple(n for n in exc.usernames if n != "<none>")
-        return Ambiguous(query.raw, names)
+    return svc.select(candidates, url, username, key=entry_key)
 
 
 def _find_host(
@@ -164,10 +155,6 @@ def _on_origin(
     return [
         e for e in entries if not e.plain and svc.may_be_on_origin(e.service, scheme, host, port)
     ]
-
-
-def _key(entry: Entry) -> tuple[str, str | None]:
-    return entry.service, entry.username
 
 
 def _names(keyed: Mapping[str | None, object]) -> tuple[str, ...]:

@@ -6,12 +6,30 @@ Pure values. Secrets on an :class:`Entry` are sealed (``enc:v1:...`` ciphertext)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-Scheme = Literal["basic", "bearer"]
-SCHEMES: tuple[Scheme, ...] = ("basic", "bearer")
+# What a lookup answers lives in its own small module (the agent client imports it on every
+# lookup); it is part of the model all the same.
+from store.credential import SCHEMES, Ambiguous, Credential, Scheme
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+__all__ = [
+    "FORMAT_VERSION",
+    "SCHEMES",
+    "TOKEN_USERNAME",
+    "Ambiguous",
+    "Credential",
+    "Document",
+    "Entry",
+    "Header",
+    "KdfParams",
+    "Scheme",
+    "entry_key",
+]
+
 FORMAT_VERSION = 1
 TOKEN_USERNAME = "__token__"
 
@@ -94,17 +112,6 @@ class Document:
         return replace(self, entries=kept), len(kept) != len(self.entries)
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
-    """A decrypted credential as a lookup returns it."""
-
-    service: str
-    username: str | None
-    scheme: Scheme
-    secret: str | None = field(repr=False)
-    expires_at: datetime | None = None
-
-    @property
-    def display(self) -> str:
-        """``user@service`` as uv prints it."""
-        return f"{self.username}@{self.service}" if self.username else self.service
+def entry_key(entry: Entry) -> tuple[str, str | None]:
+    """The key an entry is stored under: ``(service, username)``, as uv keys its store."""
+    return entry.service, entry.username

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import NewType, TypeVar
 
 from store._whatwg import DEFAULT_PORTS, UrlSyntaxError, split_url
-from store.errors import AmbiguousCredentialError, InvalidServiceError
+from store.errors import InvalidServiceError
+from store.model import Ambiguous
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -245,15 +246,15 @@ def select(
     url: str | ServiceUrl,
     username: str | None,
     key: Callable[[T], tuple[str, str | None]],
-) -> T | None:
+) -> T | Ambiguous | None:
     """uv's credential lookup for a request URL.
 
     1. An entry whose stored service normalises to the request's service and whose username is
        ``username`` (``None`` matches only entries without one) wins outright.
     2. Otherwise every entry whose stored service :func:`covers` the request qualifies, provided
        its username equals ``username`` when one is given; the longest stored path wins.
-    3. Two different keys tied on that longest path raise
-       :class:`~store.errors.AmbiguousCredentialError`.
+    3. Two different keys tied on that longest path: :class:`~store.model.Ambiguous` (for the
+       request's service, with the tied entries' usernames).
 
     ``username=None`` falls back to the username in the request URL's userinfo. ``key(entry)``
     gives the stored ``(service, username)``; stored services that fail to parse are skipped.
@@ -293,6 +294,5 @@ def select(
     if exact is not None:
         return exact
     if len(best) > 1:
-        names = sorted({name if name is not None else "<none>" for _, name in best})
-        raise AmbiguousCredentialError(target, tuple(names))
+        return Ambiguous(target, tuple(sorted({name for _, name in best if name is not None})))
     return next(iter(best.values()), None)

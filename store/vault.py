@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from store import codec, crypto, files, keys, service
+from store import codec, crypto, files, keys
 from store.dirs import Dirs, resolve_dirs
 from store.errors import KeyUnavailableError, NotFoundError, StoreFileError
 from store.model import Credential, Document, Entry, Header, Scheme
@@ -113,13 +113,6 @@ class Vault:
                 f"{self.path}: the secret of {entry.username or ''}@{entry.service} failed "
                 "authentication (tampered or corrupted); log in to it again to replace it"
             ) from None
-
-    def lookup(self, url: str, username: str | None) -> Credential | None:
-        """uv's lookup for a request URL: exact key, else the longest whole-segment prefix."""
-        doc = self.read()
-        entries = [e for e in doc.entries if not e.plain]
-        found = service.select(entries, url, username, key=_entry_key)
-        return None if found is None else self.reveal(doc, found)
 
     # -- changing ----------------------------------------------------------------------------
 
@@ -232,10 +225,6 @@ class Vault:
             if file_key is not None:
                 os.replace(next_path, self.dirs.key_file)
             return header
-
-
-def _entry_key(entry: Entry) -> tuple[str, str | None]:
-    return entry.service, entry.username
 
 
 def _next_key_path(key_file: Path) -> Path:

@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if answered is not None:
         return answered
-    from keyring_idx.cli.base import CliError, importing
+    from keyring_idx.cli.base import CliError, importing, say
     from store.errors import StoreError
 
     with importing():
@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (CliError, StoreError) as exc:
-        print(f"idx-auth: error: {exc}", file=sys.stderr)
+        say(f"idx-auth: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)

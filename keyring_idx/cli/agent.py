@@ -8,12 +8,15 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keyring_idx.cli.base import CliError, emit_json, say
 from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
+
+if TYPE_CHECKING:
+    import logging
 
 AGENT_DOWN = 3
 
@@ -73,18 +76,33 @@ def add_setup_systemd(targets: argparse._SubParsersAction[argparse.ArgumentParse
 def cmd_agent(args: argparse.Namespace) -> int:
     import logging
 
+    from store.agent.cached_store import CachedStore
     from store.agent.daemon import run_agent
-    from store.agent.vault_backend import open_backend
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="idx-auth agent: %(message)s",
         stream=sys.stderr,
     )
+    # httpcore's DEBUG trace prints response headers, which can carry tokens (Set-Cookie).
+    logging.getLogger("httpcore").setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_clean_line)
     if args.idle <= 0 or args.max <= 0:
         raise CliError("--idle and --max must be positive numbers of seconds")
     dirs = resolve_dirs()
-    return run_agent(open_backend(dirs), dirs.socket, idle=args.idle, maximum=args.max)
+    return run_agent(CachedStore(dirs), dirs.socket, idle=args.idle, maximum=args.max)
+
+
+def _one_clean_line(record: logging.LogRecord) -> bool:
+    """Every agent log line as it reaches the journal: one line, control characters escaped,
+    credentials after an auth scheme word scrubbed -- a username or a provider's text in it
+    can neither forge a line nor leak a token."""
+    from store.redaction import printable, scrub
+
+    record.msg = printable(scrub(record.getMessage()))
+    record.args = None
+    return True
 
 
 # --- status / lock / unlock -------------------------------------------------------------------
@@ -150,10 +168,10 @@ def _file_entries() -> list[dict[str, Any]] | None:
     expiry). None if the file cannot be read."""
     from dataclasses import asdict, replace
 
-    from store.agent.vault_backend import entry_info, stored_state
     from store.errors import StoreError
+    from store.listing import entry_info
     from store.refresh import schedule
-    from store.refresh.state import format_time
+    from store.refresh.state import format_time, stored_state
     from store.vault import Vault
 
     try:
@@ -255,7 +273,8 @@ def exec_path() -> str:
     found = shutil.which("idx-auth")
     if found:
         return str(Path(found).resolve())
-    return f"{sys.executable} -m keyring_idx.cli"
+    # -P: a user unit starts in $HOME, and `-m` would otherwise import from there first.
+    return f"{sys.executable} -P -m keyring_idx.cli"
 
 
 def cmd_setup_systemd(args: argparse.Namespace) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -182,10 +181,14 @@ def _through_agent(request: p.Login | p.Logout) -> bool:
 def cmd_token(args: argparse.Namespace) -> int:
     target = service.parse_service(args.service)
     username = args.username or target.username or TOKEN_USERNAME
-    # An entry with a token provider whose token expired is refreshed here, under the lock.
-    from store.refresh import entries as refresh_entries
+    # The keyring backend's path: the agent, else the file, a due token refreshed first.
+    from store.access import get_credential
+    from store.errors import AmbiguousCredentialError
+    from store.model import Ambiguous
 
-    found = refresh_entries.lookup(_vault(), target.service, username, now=datetime.now(UTC))
+    found = get_credential(target.service, username)
+    if isinstance(found, Ambiguous):
+        raise AmbiguousCredentialError(found)
     if found is None or found.secret is None:
         raise NotFoundError(f"No credentials found for {username}@{target.service}")
     sys.stdout.write(found.secret + "\n")

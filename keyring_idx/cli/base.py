@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
+from store.redaction import printable
+
 # What `register(sub)` receives; a string so it is not subscripted at run time.
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -23,8 +25,10 @@ class CliError(Exception):
 
 
 def say(message: str) -> None:
-    """A message for a person: always stderr, so stdout stays for secrets and JSON."""
-    print(message, file=sys.stderr)
+    """A message for a person: always stderr, so stdout stays for secrets and JSON. Control
+    characters are escaped: usernames, services and errors can come from a hostile file or
+    server, and must not move the cursor, recolour the terminal or forge a line."""
+    print(printable(message), file=sys.stderr)
 
 
 def emit_json(value: Any) -> None:

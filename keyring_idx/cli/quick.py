@@ -81,7 +81,7 @@ def _token(argv: Sequence[str], address: str) -> int | None:
     found = None if reply is None else wire.credential(reply)
     if found is None:
         return None  # not found, locked, ambiguous: the full command says which
-    sys.stdout.write(found[1] + "\n")
+    sys.stdout.write(found[3] + "\n")
     return 0
 
 

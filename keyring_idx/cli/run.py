@@ -152,15 +152,14 @@ def poetry_sources(project_dir: Path) -> list[tuple[str, str]]:
 
 
 def build_plan(project: str | None, command: Sequence[str], env: Mapping[str, str]) -> Plan:
+    """The variables for ``command``; each credential through store.access (the agent first,
+    else the file, a due token refreshed). A locked agent stops here (exit 3): the command
+    would only meet 401s."""
     from keyring_idx.native_env import plan
-    from keyring_idx.resolver.store_source import StoreSource
+    from store.access import get_credential
 
     targets = collect(project, command, env)
-    source = StoreSource(env)
-    result = plan(targets, source.lookup, env)
-    if source.problem:
-        say(f"idx-auth: note: {source.problem}")
-    return result
+    return plan(targets, lambda url, user: get_credential(url, user, env=env), env)
 
 
 def report_skipped(result: Plan, *, verbose: bool) -> None:

@@ -15,7 +15,7 @@ from keyring_idx.resolver.config import PYPI_URL, Index, Layer, Settings, env_na
 from keyring_idx.resolver.credentials import Netrc
 from store import lookup
 from store.errors import StoreError
-from store.model import Entry
+from store.model import Ambiguous, Entry
 
 PROVIDERS = ("disabled", "subprocess")
 
@@ -109,7 +109,7 @@ def store_coverage(
     parts = urlsplit(url)
     queries = [url, parts.netloc.rpartition("@")[2]]
 
-    def ask(username: str | None) -> Entry | lookup.Ambiguous | None:
+    def ask(username: str | None) -> Entry | Ambiguous | None:
         for query in queries:
             hit = lookup.find(entries, query, username)
             if hit is not None:
@@ -127,7 +127,7 @@ def store_coverage(
         return (), False, str(exc)
     if isinstance(anonymous, Entry):
         found.setdefault((anonymous.service, anonymous.username), _shown(anonymous))
-    return tuple(found.values()), isinstance(anonymous, lookup.Ambiguous), None
+    return tuple(found.values()), isinstance(anonymous, Ambiguous), None
 
 
 def _shown(entry: Entry) -> StoredCredential:

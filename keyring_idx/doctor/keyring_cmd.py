@@ -22,12 +22,29 @@ from keyring_idx.doctor.model import Backend, KeyringFacts
 
 DEFAULT_TIMEOUT = 15.0
 
-# Runs inside the keyring script's interpreter (any Python 3 keyring supports): stdlib and
-# keyring only; one JSON line on stdout. sys.path[0] is made the script's directory, as it is
-# when the script runs (``-c`` would put the current directory there instead).
+# Runs inside the keyring script's interpreter (any Python 3 keyring supports) in isolated
+# mode (-I), so nothing is imported from the directory doctor runs in: a `json.py` in a
+# checked-out repository must not run. Isolation also drops PYTHONPATH and the user's
+# site-packages, which the real script sees, so the probe puts them back itself, in the order
+# the script has them: its own directory, PYTHONPATH, then the user site before the others.
+# stdlib and keyring only; one JSON line on stdout.
 PROBE = r"""
-import json, os, sys
-sys.path[0] = sys.argv[1]
+import json, os, site, sys
+script_dir, no_env, no_user_site = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1"
+front = [script_dir]
+if not no_env:
+    front += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+sys.path[0:0] = front
+if not no_user_site and not (not no_env and os.environ.get("PYTHONNOUSERSITE")):
+    before = list(sys.path)
+    user = site.getusersitepackages()
+    if os.path.isdir(user):
+        site.addsitedir(user)
+        added = [p for p in sys.path if p not in before]
+        rest = [p for p in sys.path if p in before]
+        ends = ("site-packages", "dist-packages")
+        at = next((i for i, p in enumerate(rest) if p.endswith(ends)), len(rest))
+        sys.path[:] = rest[:at] + added + rest[at:]
 out = {}
 try:
     import importlib.util
@@ -79,8 +96,21 @@ def _read_head(path: str) -> str | None:
     return raw.decode("utf-8", "replace")
 
 
+def _interpreter_flags(argv: list[str]) -> tuple[bool, bool]:
+    """Whether the shebang's own options make Python ignore the environment (-E, -I) and the
+    user's site-packages (-s, -I), so the isolated probe rebuilds only what the script sees."""
+    short = "".join(w[1:] for w in argv[1:] if w.startswith("-") and not w.startswith("--"))
+    return ("E" in short or "I" in short), ("s" in short or "I" in short)
+
+
+def absolute_path(search_path: str) -> str:
+    """``search_path`` without its relative entries (``.``, empty): a program found through
+    one of those would come from whatever directory doctor happens to run in."""
+    return os.pathsep.join(p for p in search_path.split(os.pathsep) if os.path.isabs(p))
+
+
 def keyring_facts(env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT) -> KeyringFacts:
-    search_path = env.get("PATH", os.defpath)
+    search_path = absolute_path(env.get("PATH", os.defpath))
     command = shutil.which("keyring", path=search_path)
     if command is None:
         return KeyringFacts(command=None)
@@ -93,10 +123,13 @@ def keyring_facts(env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT) -
         )
     python = argv[0]
     script_dir = str(Path(command).parent)
+    no_env, no_user_site = _interpreter_flags(argv)
+    flags = ["1" if no_env else "0", "1" if no_user_site else "0"]
     try:
         result = subprocess.run(
-            [*argv, "-c", PROBE, script_dir],
+            [*argv, "-I", "-c", PROBE, script_dir, *flags],
             env=dict(env),
+            cwd="/",
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

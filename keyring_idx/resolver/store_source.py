@@ -1,9 +1,11 @@
 """Our encrypted store as a :class:`~keyring_idx.resolver.credentials.CredentialSource`.
 
-The agent first (it holds the unlocked key and answers in well under a millisecond); when no
-agent answers, the store file through :class:`store.vault.Vault`, opened on the first lookup
-only (most runs never need it). A store that cannot be read counts as empty; the reason is
-kept in ``problem`` for ``--explain`` and ``doctor``.
+Every lookup goes through :func:`store.access.get_credential`, the keyring backend's path: the
+agent first, else the store file (a token that is due is refreshed before it is sent), with the
+same matching rules. This adapter adds what a run of many lookups needs: the agent is asked
+until it is found missing once; one vault is opened on the first lookup that reads the file
+(a passphrase is asked, and the key derived, once per run); a store that cannot be read counts
+as empty, with the reason kept in ``problem`` for ``--explain`` and ``doctor``.
 
 Every 401/403/404 answered without credentials asks here (uv's rule), so a run over public or
 mixed indexes asks often: a missing agent socket or store file is found with a ``stat`` before
@@ -16,53 +18,31 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING
 
+from store.access import get_credential
 from store.dirs import Dirs, resolve_dirs
 from store.errors import StoreError
 
 if TYPE_CHECKING:
-    from store.model import Credential
     from store.vault import Vault
 
 
-class _Lookup(Protocol):
-    def lookup(self, url: str, username: str | None) -> Credential | None: ...
-
-
-class _Refreshing:
-    """The store as the keyring backend reads it without an agent: a token with a provider
-    that is expired or nearly so is refreshed once, under the store lock, before it is used
-    (``store.refresh.entries.lookup``), so the resolver never sends a stale token."""
-
-    def __init__(self, vault: Vault) -> None:
-        self._vault = vault
-
-    def lookup(self, url: str, username: str | None) -> Credential | None:
-        from datetime import UTC, datetime
-
-        from store.refresh import entries
-
-        return entries.lookup(self._vault, url, username, now=datetime.now(UTC))
-
-
 class StoreSource:
-    """Adapter from the agent and ``store.vault.Vault`` to the resolver's lookup protocol."""
+    """Adapter from :func:`store.access.get_credential` to the resolver's lookup protocol."""
 
     def __init__(
         self,
         env: Mapping[str, str] | None = None,
         *,
-        opener: Callable[[], _Lookup] | None = None,
+        opener: Callable[[], Vault] | None = None,
         use_agent: bool = True,
     ) -> None:
         self._env = os.environ if env is None else env
         self._opener = opener
         self._use_agent = use_agent
-        self._agent_down = not use_agent
-        self._vault: _Lookup | None = None
-        self._opened = False
+        self._vault: Vault | None = None
+        self._unusable = False  # opening the vault failed: the store is empty for this run
         self.problem: str | None = None
         self._lock = threading.Lock()
         self._dirs: Dirs | None = None
@@ -72,69 +52,47 @@ class StoreSource:
             self._dirs = resolve_dirs(self._env)
         return self._dirs
 
-    def _open(self) -> _Lookup | None:
+    def _open(self) -> Vault:
         with self._lock:
-            if not self._opened:
-                self._opened = True
-                try:
-                    if self._opener is not None:
-                        self._vault = self._opener()
-                    else:
-                        from store.vault import Vault
+            if self._vault is None:
+                self._unusable = True  # until it opened
+                if self._opener is not None:
+                    self._vault = self._opener()
+                else:
+                    from store.vault import Vault
 
-                        self._vault = _Refreshing(Vault(env=self._env))
-                except (StoreError, OSError) as exc:
-                    self.problem = f"the credential store could not be opened: {exc}"
+                    self._vault = Vault(self._paths(), env=self._env)
+                self._unusable = False
             return self._vault
 
-    def _from_agent(
-        self, url: str, username: str | None
-    ) -> tuple[str | None, str] | Literal[False] | None:
-        """The agent's answer; False when no agent answered (then read the file)."""
-        if self._agent_down:
-            return False
-        socket = self._paths().socket
-        if _missing(socket):  # what connecting would find, for the price of a stat
-            self._agent_down = True
-            return False
-        from store.agent import client
-
-        reply = client.get(url, username, path=str(socket))
-        if reply is client.NOT_RUNNING:
-            self._agent_down = True  # ask once per run, like uv caches its keyring calls
-            return False
-        if reply is None or isinstance(reply, client.Agent | client.Ambiguous):
-            return None
-        user, secret = reply
-        return (user or None, secret)  # a bearer entry comes back without a username
-
     def lookup(self, url: str, username: str | None) -> tuple[str | None, str] | None:
-        answer = self._from_agent(url, username)
-        if answer is not False:
-            return answer
-        if self._opener is None and _missing(self._paths().store_file):
-            return None  # what the vault reads from a missing file: an empty store
-        vault = self._open()
-        if vault is None:
-            return None
+        """``(username, secret)``, username None for a bearer token; None when nothing
+        (usable) is stored for ``url``."""
+        dirs = self._paths()
+        if self._use_agent and not os.path.exists(dirs.socket):
+            self._use_agent = False  # ask once per run, like uv caches its keyring calls
+        if self._unusable and not self._use_agent:
+            return None  # the store could not be opened: it stays empty for this run
         try:
-            cred = vault.lookup(url, username)
-        except StoreError as exc:  # e.g. ambiguous usernames: report, treat as not found
-            self.problem = str(exc)
+            found = get_credential(
+                url,
+                username,
+                env=self._env,
+                dirs=dirs,
+                vault=self._vault or self._open,
+                use_agent=self._use_agent,
+            )
+        except (StoreError, OSError) as exc:
+            self.problem = f"the credential store could not be read: {exc}"
             return None
-        if cred is None or cred.secret is None:
+        from store.model import Ambiguous
+
+        if found is None:
             return None
-        if cred.scheme == "bearer":
-            return None, cred.secret
-        return cred.username, cred.secret
-
-
-def _missing(path: Path) -> bool:
-    """True only when ``path`` certainly does not exist; other failures are left to the reader."""
-    try:
-        os.stat(path)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return False
+        if isinstance(found, Ambiguous):
+            self.problem = found.message
+            return None
+        assert found.secret is not None  # get_credential never returns one without
+        if found.scheme == "bearer":
+            return None, found.secret
+        return found.username, found.secret

@@ -1,44 +1,56 @@
 """Talk to a running agent: one connect, one request, one reply.
 
-Standard library only and cheap to import: the keyring backend imports this at module import
-time on every ``keyring`` run. Never imports cryptography, httpx, tomllib or platformdirs.
+Standard library (and the pure records of :mod:`store.model`) only, and cheap to import: every
+``keyring`` lookup with an agent running imports it. Never imports cryptography, httpx, tomllib
+or platformdirs.
 
-:func:`get` is the backend's call; it never raises. :func:`request` is for the CLI and raises
-:class:`AgentUnavailable` when no agent answers.
+:func:`get` is :func:`store.access.get_credential`'s call; it never raises. :func:`request` is
+for the CLI and raises :class:`AgentUnavailable` when no agent answers.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from store.agent import wire
-from store.agent.transport import AgentUnavailable, ask, exchange, socket_path
+from store.agent.transport import (
+    PEER_CREDENTIALS,
+    AgentUnavailable,
+    ask,
+    exchange,
+    peer_uid,
+    socket_path,
+)
+from store.credential import Ambiguous, Credential
 
 if TYPE_CHECKING:
     from store.agent import protocol as p
 
 DEFAULT_TIMEOUT = 1.0
 
-__all__ = ["NOT_RUNNING", "Agent", "AgentUnavailable", "Ambiguous", "get", "request", "socket_path"]
+__all__ = [
+    "LOCKED",
+    "NOT_RUNNING",
+    "PEER_CREDENTIALS",
+    "Agent",
+    "AgentUnavailable",
+    "get",
+    "peer_uid",
+    "request",
+    "socket_path",
+]
 
 
 class Agent(enum.Enum):
     """Why :func:`get` has no answer from an agent (as opposed to the agent saying 'none')."""
 
     NOT_RUNNING = "not running"
+    LOCKED = "locked"
 
 
 NOT_RUNNING = Agent.NOT_RUNNING
-
-
-@dataclass(frozen=True, slots=True)
-class Ambiguous:
-    """The agent found several usernames for a lookup that named none."""
-
-    service: str
-    usernames: tuple[str, ...]
+LOCKED = Agent.LOCKED
 
 
 def request(
@@ -60,12 +72,14 @@ def get(
     timeout: float = DEFAULT_TIMEOUT,
     *,
     path: str | None = None,
-) -> tuple[str, str] | Ambiguous | Agent | None:
-    """``(username, secret)``; :class:`Ambiguous` when only a username could tell; None when
-    the agent found nothing or is locked; :data:`NOT_RUNNING` when no agent answered (fall back
-    to the file). Never raises.
+) -> Credential | Ambiguous | Agent | None:
+    """The agent's answer to a lookup: the :class:`~store.model.Credential`; the
+    :class:`~store.model.Ambiguous` value when only a username could tell; None when the agent
+    found nothing (or failed: the agent logs why); :data:`LOCKED` when its store is locked;
+    :data:`NOT_RUNNING` when no agent answered (read the file). Never raises.
 
-    A bearer entry without a username comes back with username ``""``.
+    This is the one place a ``get`` reply becomes a value; the agent makes the reply from the
+    same values in :mod:`store.agent.core`.
     """
     # Framing only, no message classes: this runs on every `keyring` lookup.
     try:
@@ -79,9 +93,15 @@ def get(
         data = {}
     if status == wire.UNSUPPORTED:  # an agent of another protocol version: read the file
         return NOT_RUNNING
+    if status == wire.LOCKED:
+        return LOCKED
     if status == wire.AMBIGUOUS:
         names = data.get("usernames")
         if isinstance(names, list) and all(isinstance(n, str) for n in names):
             return Ambiguous(str(data.get("service") or service), tuple(names))
         return None
-    return wire.credential(reply)
+    found = wire.credential(reply)
+    if found is None:
+        return None
+    service_found, user, scheme, secret = found
+    return Credential(service_found, user, "bearer" if scheme == "bearer" else "basic", secret)

@@ -19,14 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from store.agent import protocol as p
 from store.agent import timer
-from store.agent.backend import Backend, EntryInfo, Found
-from store.errors import (
-    AmbiguousCredentialError,
-    InvalidServiceError,
-    KeyUnavailableError,
-    NotFoundError,
-    StoreError,
-)
+from store.agent.store_view import Found, StoreView
+from store.errors import InvalidServiceError, KeyUnavailableError, NotFoundError, StoreError
+from store.listing import EntryInfo
+from store.model import Ambiguous
 
 if TYPE_CHECKING:
     from store.agent.refresher import Refresher
@@ -42,13 +38,13 @@ def is_slow(request: p.Request) -> bool:
 class AgentCore:
     def __init__(
         self,
-        backend: Backend,
+        store: StoreView,
         *,
         idle: float = timer.DEFAULT_IDLE,
         maximum: float = timer.DEFAULT_MAX,
         refresher: Refresher | None = None,
     ) -> None:
-        self.backend = backend
+        self.store = store
         self.refresher = refresher
         self.idle = idle
         self.maximum = maximum
@@ -60,19 +56,19 @@ class AgentCore:
 
     def start(self, now: float) -> None:
         """Unlock at start when no passphrase is needed (key file stores)."""
-        if self.backend.needs_passphrase:
+        if self.store.needs_passphrase:
             return
         try:
-            self.backend.unlock(None)
+            self.store.unlock(None)
         except StoreError as exc:
             # Keep serving: status explains, and a later unlock or SIGHUP can recover.
             self.last_error = str(exc)
 
     def reload(self, now: float) -> None:
         """SIGHUP: re-read a key-file store's key (after a rekey); passphrase stores keep theirs."""
-        if self.backend.needs_passphrase:
+        if self.store.needs_passphrase:
             return
-        self.backend.lock()
+        self.store.lock()
         with self._mutex:
             self.last_error = None
         self.start(now)
@@ -87,7 +83,7 @@ class AgentCore:
                 self._timer = None
             else:
                 return current.expires_at()
-        self.backend.lock()
+        self.store.lock()
         return None
 
     # --- requests ----------------------------------------------------------------------------
@@ -107,14 +103,10 @@ class AgentCore:
     def _guarded(self, request: p.Request, now: float, *, may_block: bool) -> p.Reply | None:
         try:
             return self._dispatch(request, now, may_block)
-        except AmbiguousCredentialError as exc:
-            # The usernames let the keyring backend tell the user which ones to choose from.
-            data = {"service": exc.url, "usernames": list(exc.usernames)}
-            return p.Reply(p.AMBIGUOUS, data, str(exc))
         except NotFoundError as exc:
             return p.reply_error(p.NOT_FOUND, str(exc))
         except KeyUnavailableError as exc:
-            return p.reply_error(p.LOCKED if not self.backend.unlocked else p.FAILED, str(exc))
+            return p.reply_error(p.LOCKED if not self.store.unlocked else p.FAILED, str(exc))
         except InvalidServiceError as exc:
             return p.reply_error(p.INVALID, str(exc))
         except StoreError as exc:
@@ -126,7 +118,7 @@ class AgentCore:
         if isinstance(request, p.Lock):
             with self._mutex:
                 self._timer = None
-            self.backend.lock()
+            self.store.lock()
             return p.reply_ok(locked=True)
         if isinstance(request, p.Unlock):
             return self._unlock(request, now)
@@ -136,6 +128,11 @@ class AgentCore:
             found = self._get(request, may_block)
             if found is _DEFER:
                 return None
+            if isinstance(found, Ambiguous):
+                # The one place the value becomes a reply (store.agent.client.get reads it
+                # back): the usernames let the caller say which ones to choose from.
+                data = {"service": found.service, "usernames": list(found.usernames)}
+                return p.Reply(p.AMBIGUOUS, data, found.message)
             if not isinstance(found, Found):
                 return p.reply_error(p.NOT_FOUND, "no matching credential")
             return p.reply_ok(
@@ -145,21 +142,21 @@ class AgentCore:
                 secret=found.secret,
             )
         if isinstance(request, p.ListEntries):
-            return p.reply_ok(entries=[asdict(e) for e in self.backend.entries()])
+            return p.reply_ok(entries=[asdict(e) for e in self.store.entries()])
         if isinstance(request, p.Login):
-            self.backend.login(request.service, request.username, request.scheme, request.secret)
+            self.store.login(request.service, request.username, request.scheme, request.secret)
             return p.reply_ok()
         if isinstance(request, p.Refresh):
             return self._refresh(request)
         if isinstance(request, p.Logout):
-            if self.backend.logout(request.service, request.username):
+            if self.store.logout(request.service, request.username):
                 return p.reply_ok()
             return p.reply_error(p.NOT_FOUND, "No matching entry found")
         return p.reply_error(p.UNSUPPORTED, f"unknown op {request.op!r}")
 
-    def _get(self, request: p.Get, may_block: bool) -> Found | object | None:
-        found = self.backend.get(request.service, request.username)
-        if found is None or not found.refreshable or self.refresher is None:
+    def _get(self, request: p.Get, may_block: bool) -> Found | Ambiguous | object | None:
+        found = self.store.get(request.service, request.username)
+        if not isinstance(found, Found) or not found.refreshable or self.refresher is None:
             return found
         from store.refresh import roster
         from store.refresh.token import Token
@@ -177,8 +174,12 @@ class AgentCore:
         if not may_block:
             return _DEFER
         self.refresher.for_lookup(key)
-        found = self.backend.get(request.service, request.username)
-        if found is None or found.expires_at is None or found.expires_at <= self.refresher.wall():
+        found = self.store.get(request.service, request.username)
+        if (
+            not isinstance(found, Found)
+            or found.expires_at is None
+            or found.expires_at <= self.refresher.wall()
+        ):
             return None  # never an expired token: the index would refuse it anyway
         return found
 
@@ -202,18 +203,18 @@ class AgentCore:
                     self._timer = None
                 else:
                     self._timer = current.touched(now)
-                    return self.backend.unlocked
+                    return self.store.unlocked
         if current is not None:
-            self.backend.lock()
+            self.store.lock()
             return False
-        return self.backend.unlocked
+        return self.store.unlocked
 
     def _unlock(self, request: p.Unlock, now: float) -> p.Reply:
-        needs = self.backend.needs_passphrase
+        needs = self.store.needs_passphrase
         if needs and not request.passphrase:
             return p.reply_error(p.INVALID, "this store needs a passphrase to unlock")
         try:
-            self.backend.unlock(request.passphrase if needs else None)
+            self.store.unlock(request.passphrase if needs else None)
         except KeyUnavailableError as exc:
             return p.reply_error(p.FAILED, str(exc))
         with self._mutex:
@@ -227,18 +228,18 @@ class AgentCore:
         with self._mutex:
             current = self._timer
             error = self.last_error
-        locked = not self.backend.unlocked or (current is not None and current.expired(now))
+        locked = not self.store.unlocked or (current is not None and current.expired(now))
         entries: list[dict[str, Any]] | None
         try:
-            entries = [asdict(self._with_plan(e)) for e in self.backend.entries()]
+            entries = [asdict(self._with_plan(e)) for e in self.store.entries()]
         except StoreError:
             entries = None
         return {
             "pid": os.getpid(),
             "protocol": p.VERSION,
             "locked": locked,
-            "needs_passphrase": self.backend.needs_passphrase,
-            "store": self.backend.store_path,
+            "needs_passphrase": self.store.needs_passphrase,
+            "store": self.store.store_path,
             "entry_count": None if entries is None else len(entries),
             "entries": entries,
             "locks_in": None if current is None or locked else round(current.expires_at() - now, 1),
@@ -258,6 +259,10 @@ class AgentCore:
             next_refresh=_iso(state.next_attempt) if state.next_attempt else None,
             last_attempt=_iso(state.last_attempt) if state.last_attempt else None,
         )
+
+
+def _valid(found: Found, now: datetime) -> bool:
+    return found.expires_at is not None and found.expires_at > now
 
 
 _DEFER = object()  # a lookup that must refresh first: hand it to the worker thread

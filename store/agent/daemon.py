@@ -14,18 +14,18 @@ import time
 from pathlib import Path
 
 from store.agent import systemd
-from store.agent.backend import Backend
 from store.agent.core import AgentCore
 from store.agent.hardening import harden_process
 from store.agent.refresher import Refresher, RefreshSource
 from store.agent.runtime import bind_socket
 from store.agent.server import Server
+from store.agent.store_view import StoreView
 
 log = logging.getLogger("idx-auth.agent")
 
 
 def run_agent(
-    backend: Backend,
+    store: StoreView,
     socket_path: Path,
     *,
     idle: float,
@@ -38,8 +38,8 @@ def run_agent(
     if not listeners:
         listeners = [bind_socket(socket_path)]
         owned = socket_path
-    refresher = _refresher(backend)
-    core = AgentCore(backend, idle=idle, maximum=maximum, refresher=refresher)
+    refresher = _refresher(store)
+    core = AgentCore(store, idle=idle, maximum=maximum, refresher=refresher)
     core.start(time.monotonic())
     if core.last_error:
         log.warning("store not unlocked at start: %s", core.last_error)
@@ -55,16 +55,16 @@ def run_agent(
     if refresher is not None:
         refresher.start()
     where = owned or ", ".join(_name(s) for s in listeners)
-    state = "locked" if not backend.unlocked else "unlocked"
-    log.info("agent %d serving %s on %s (%s)", os.getpid(), backend.store_path, where, state)
-    systemd.notify(f"READY=1\nSTATUS=serving {backend.store_path} ({state})\nMAINPID={os.getpid()}")
+    state = "locked" if not store.unlocked else "unlocked"
+    log.info("agent %d serving %s on %s (%s)", os.getpid(), store.store_path, where, state)
+    systemd.notify(f"READY=1\nSTATUS=serving {store.store_path} ({state})\nMAINPID={os.getpid()}")
     try:
         server.serve_forever()
     finally:
         systemd.notify("STOPPING=1")
         if refresher is not None:
             refresher.stop()
-        backend.lock()
+        store.lock()
         if owned is not None:
             with contextlib.suppress(FileNotFoundError):
                 owned.unlink()
@@ -74,11 +74,11 @@ def run_agent(
     return 0
 
 
-def _refresher(backend: Backend) -> Refresher | None:
-    """A refresh thread for a backend over the real store (fakes in tests have none)."""
-    if not isinstance(backend, RefreshSource):
+def _refresher(store: StoreView) -> Refresher | None:
+    """A refresh thread over the real store (fakes in tests have none)."""
+    if not isinstance(store, RefreshSource):
         return None
-    return Refresher(backend)
+    return Refresher(store)
 
 
 def _name(sock: socket.socket) -> str:

@@ -32,6 +32,7 @@ from store.agent.wire import (
     parse_header,
     read_body,
 )
+from store.model import SCHEMES, Scheme
 
 __all__ = [
     "AMBIGUOUS",
@@ -70,9 +71,6 @@ __all__ = [
     "reply_error",
     "reply_ok",
 ]
-
-Scheme: TypeAlias = Literal["basic", "bearer"]
-
 
 # --- requests -------------------------------------------------------------------------------
 
@@ -203,7 +201,7 @@ def decode_request(frame_bytes: bytes) -> Request:
         return Status()
     if op == "login":
         scheme = body.get("scheme")
-        if scheme not in ("basic", "bearer"):
+        if scheme not in SCHEMES:
             raise ProtocolError("field 'scheme' must be 'basic' or 'bearer'")
         return Login(
             _need(body, "service"),

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from store.errors import KeyUnavailableError, StoreError
-from store.model import Entry
+from store.model import Entry, entry_key
 from store.refresh import entries, roster
 from store.refresh.entries import EntryRefresh
 from store.refresh.routine import prime
@@ -44,7 +44,7 @@ Wall = Callable[[], datetime]
 
 @runtime_checkable
 class RefreshSource(Protocol):
-    """The store as the refresher sees it (implemented by VaultBackend)."""
+    """The store as the refresher sees it (implemented by CachedStore)."""
 
     def refresh_view(self) -> tuple[Vault, dict[Key, RefreshState]] | None:
         """The unlocked vault and the stored state of every entry with a provider (placeholder
@@ -230,9 +230,5 @@ class Refresher:
         return prime(replace(outcome.state, last_attempt=None, next_attempt=None), now, self.rand)
 
 
-def _key(entry: Entry) -> Key:
-    return entry.service, entry.username
-
-
 def _is(key: Key) -> Callable[[Entry], bool]:
-    return lambda entry: _key(entry) == key
+    return lambda entry: entry_key(entry) == key

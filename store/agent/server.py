@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import functools
 import logging
 import os
 import selectors
 import signal
 import socket
-import struct
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,13 +26,19 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from store.agent import protocol as p
+from store.agent.client import peer_uid
 from store.agent.core import AgentCore
 
 log = logging.getLogger("idx-auth.agent")
 
-_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _RECV = p.HEADER_SIZE + p.MAX_BODY
 _READING, _WORKING, _WRITING = 0, 1, 2
+# accept() failing for lack of descriptors or memory leaves the listener readable: retrying at
+# once spins the loop (and the log) at full speed. Such a listener rests, from a short pause
+# doubling up to a second, and one line per LOG_INTERVAL says how often it happened.
+_STARVED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_PAUSE_MIN, _PAUSE_MAX = 0.05, 1.0
+LOG_INTERVAL = 60.0
 
 
 @dataclass(slots=True, eq=False)
@@ -83,6 +88,10 @@ class Server:
         self._reload = False
         self._next_sweep = 0.0
         self.on_reload: Callable[[], object] | None = None
+        self._paused: dict[socket.socket, float] = {}  # listener -> when to listen again
+        self._pause = _PAUSE_MIN
+        self._accept_failures = 0  # since the last line logged about them
+        self._accept_logged_at: float | None = None
 
     # --- control, safe from signal handlers and other threads ---------------------------------
 
@@ -131,6 +140,10 @@ class Server:
             wait = min(wait, max(0.0, self._next_sweep - now))
         if lock_at is not None:
             wait = min(wait, max(0.0, lock_at - now))
+        if self._paused:
+            self._resume(now)
+            if self._paused:
+                wait = min(wait, max(0.0, min(self._paused.values()) - now))
         for key, mask in self._sel.select(wait):
             data = key.data
             if data is None:
@@ -156,19 +169,48 @@ class Server:
                 sock, _addr = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # EMFILE and friends: log, keep serving what we have
-                log.warning("accept failed: %s", exc.strerror)
+            except OSError as exc:
+                self._accept_failed(listener, exc)
                 return
+            self._pause = _PAUSE_MIN
             try:
                 self._admit(sock)
             except Exception:
                 log.exception("dropping a new connection after an unexpected error")
                 sock.close()
 
+    def _accept_failed(self, listener: socket.socket, exc: OSError) -> None:
+        """Keep serving the connections we have; rest the listener when the process is out
+        of descriptors or memory; say so at most once per LOG_INTERVAL."""
+        now = self.clock()
+        self._accept_failures += 1
+        if exc.errno in _STARVED:
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(listener)
+            self._paused[listener] = now + self._pause
+            self._pause = min(_PAUSE_MAX, self._pause * 2)
+            # A descriptor held by a client that has not sent its request yet is one a real
+            # lookup could use.
+            self._evict(reading_only=True)
+        if self._accept_logged_at is None or now - self._accept_logged_at >= LOG_INTERVAL:
+            more = f" ({self._accept_failures} times in the last {LOG_INTERVAL:g} s)"
+            log.warning(
+                "accept failed: %s%s; new connections wait, open ones are served%s",
+                exc.strerror,
+                more if self._accept_failures > 1 else "",
+                "; raise the open-files limit (LimitNOFILE=)" if exc.errno in _STARVED else "",
+            )
+            self._accept_logged_at = now
+            self._accept_failures = 0
+
+    def _resume(self, now: float) -> None:
+        for listener, at in list(self._paused.items()):
+            if at <= now:
+                del self._paused[listener]
+                self._sel.register(listener, selectors.EVENT_READ, None)
+
     def _admit(self, sock: socket.socket) -> None:
-        _pid, uid, _gid = _PEERCRED.unpack(
-            sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)
-        )
+        uid = peer_uid(sock)
         if uid != self.uid:
             self.stats.refused += 1
             log.warning("refused a connection from uid %d (only uid %d may connect)", uid, self.uid)
@@ -214,7 +256,7 @@ class Server:
         reply = self._fast(request)
         if reply is None:
             conn.state = _WORKING
-            future = self._worker.submit(self._run_slow, request)
+            future = self._worker.submit(self._handle, request)
             future.add_done_callback(functools.partial(self._finished, conn))
             return
         self._reply(conn, reply, registered=False)
@@ -230,9 +272,6 @@ class Server:
             return self.core.handle(request, self.clock())
         except Exception as exc:
             return _internal(request, exc)
-
-    def _run_slow(self, request: p.Request) -> p.Reply:
-        return self._handle(request)
 
     def _finished(self, conn: _Conn, future: Future[p.Reply]) -> None:
         self._done.append((conn, future))
@@ -296,9 +335,9 @@ class Server:
             self.stats.timed_out += 1
             self._close(conn)
 
-    def _evict(self) -> None:
+    def _evict(self, *, reading_only: bool = False) -> None:
         for conn in self._conns.values():
-            if conn.state != _WORKING:
+            if conn.state == _READING or (conn.state == _WRITING and not reading_only):
                 self.stats.evicted += 1
                 self._close(conn)
                 return
@@ -314,6 +353,7 @@ class Server:
         conn.sock.close()
 
     def _shutdown(self) -> None:
+        self._paused.clear()
         for listener in self.listeners:
             with contextlib.suppress(KeyError, ValueError):
                 self._sel.unregister(listener)
@@ -339,10 +379,3 @@ def _try_send(sock: socket.socket, data: bytes) -> None:
         sock.send(data)
     except OSError:
         pass
-
-
-def serve_in_thread(server: Server) -> threading.Thread:
-    """For tests: the loop on a daemon thread."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+#: ``struct ucred`` as SO_PEERCRED returns it: pid, uid, gid.
+PEER_CREDENTIALS = struct.Struct("3i")
 
 
 class AgentUnavailable(Exception):
@@ -51,9 +52,7 @@ def exchange(frame: bytes, timeout: float, address: str) -> bytes:
         sock.settimeout(timeout)
         sock.connect(address)
         # The agent must be ours: a socket planted by another user must not see our secrets.
-        _pid, uid, _gid = _PEERCRED.unpack(
-            sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _PEERCRED.size)
-        )
+        uid = peer_uid(sock)
         if uid != os.getuid():
             raise AgentUnavailable(f"the agent socket {address} belongs to uid {uid}, not to you")
         sock.sendall(frame)
@@ -62,6 +61,14 @@ def exchange(frame: bytes, timeout: float, address: str) -> bytes:
         raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
     finally:
         sock.close()
+
+
+def peer_uid(sock: _socket.socket) -> int:
+    """The uid of the process at the other end of a connected Unix socket (SO_PEERCRED)."""
+    _pid, uid, _gid = PEER_CREDENTIALS.unpack(
+        sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, PEER_CREDENTIALS.size)
+    )
+    return int(uid)
 
 
 def _read_frame(sock: _socket.socket) -> bytes:

@@ -100,15 +100,19 @@ def read_body(frame_bytes: bytes) -> dict[str, Any]:
     return value
 
 
-def credential(reply: dict[str, Any]) -> tuple[str, str] | None:
-    """``(username, secret)`` from an ``ok`` reply to ``get``, else None.
-
-    A bearer entry has no username: it comes back as ``""``, as keyring shows it.
-    """
+def credential(reply: dict[str, Any]) -> tuple[str, str | None, str, str] | None:
+    """``(service, username, scheme, secret)`` of an ``ok`` reply to ``get``, checked; else
+    None. :func:`store.agent.client.get` makes a Credential of it; the ``keyring`` launcher
+    and the CLI's quick path, which must not import dataclasses, use it as it is."""
     data = reply.get("data")
     if reply.get("status") != OK or not isinstance(data, dict):
         return None
-    user, secret = data.get("username"), data.get("secret")
-    if not isinstance(secret, str) or not (user is None or isinstance(user, str)):
+    found, user, scheme, secret = (data.get(k) for k in ("service", "username", "scheme", "secret"))
+    if not (
+        isinstance(found, str)
+        and (user is None or isinstance(user, str))
+        and scheme in ("basic", "bearer")  # store.credential.SCHEMES
+        and isinstance(secret, str)
+    ):
         return None
-    return (user or "", secret)
+    return (found, user, scheme, secret)

@@ -3,7 +3,7 @@
 Every refresh runs inside :meth:`store.vault.Vault.update`, under the store lock from the
 read to the write: two processes that find the same expired token take turns, and the second
 finds the first one's token and fetches nothing. The agent, ``idx-auth refresh`` and a lookup
-without an agent all come through here.
+without an agent (:func:`store.access.get_credential`) all come through here.
 """
 
 from __future__ import annotations
@@ -14,16 +14,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from store import crypto, service
+from store import crypto
 from store.errors import StoreFileError
-from store.model import Credential, Document, Entry, Scheme
+from store.model import Credential, Document, Entry, Scheme, entry_key
 from store.refresh import roster, schedule
 from store.refresh.errors import RefreshError
 from store.refresh.roster import Key
 from store.refresh.routine import Clock, Outcome, first_token, refresh
 from store.refresh.schedule import RandomSource, Reason
 from store.refresh.spec import ProviderSpec
-from store.refresh.state import RefreshState, state_fields, state_from_fields
+from store.refresh.state import (
+    RefreshState,
+    one_line,
+    state_fields,
+    state_from_fields,
+    stored_state,
+)
 from store.refresh.token import Token
 from store.sealing import Sealer
 
@@ -128,13 +134,13 @@ def refresh_entries(
                 spec = spec_of(entry, sealer)
             except RefreshError as exc:
                 # One entry with settings we cannot use must not stop the others.
-                state = RefreshState(last_error=str(exc))
+                state = RefreshState(last_error=one_line(str(exc)))
                 results.append(_result(entry, provider, Outcome(state, False, False, exc)))
                 continue
             assert spec is not None  # entry.refresh is not empty
             state = state_of(entry, sealer)
             if known is not None:
-                state = roster.adopt(state, known.get(_key(entry)))
+                state = roster.adopt(state, known.get(entry_key(entry)))
             outcome = refresh(
                 state,
                 spec,
@@ -163,28 +169,6 @@ def refresh_entries(
     return vault.update(change)
 
 
-def lookup(
-    vault: Vault,
-    url: str,
-    username: str | None,
-    *,
-    now: datetime,
-    rand: RandomSource | None = None,
-    http_client: httpx.Client | None = None,
-) -> Credential | None:
-    """uv's lookup, refreshing the matched entry first if it is expired or nearly so.
-
-    A refresh that fails while the stored token is still valid returns that token; one that
-    fails with nothing valid left raises the provider's RefreshError.
-    """
-    doc = vault.read()
-    entries = [e for e in doc.entries if not e.plain]
-    found = service.select(entries, url, username, key=_key)
-    if found is None:
-        return None
-    return fresh_credential(vault, doc, found, now=now, rand=rand, http_client=http_client)
-
-
 def fresh_credential(
     vault: Vault,
     doc: Document,
@@ -204,16 +188,15 @@ def fresh_credential(
     if not found.refresh:
         return vault.reveal(doc, found)
     # Deciding needs only the expiry; a placeholder stands in for the sealed secret.
-    state = state_from_fields(dict(found.refresh), "-" if found.secret else None, found.expires_at)
-    if not schedule.is_nearly_expired(state.token, now):
+    if not schedule.is_nearly_expired(stored_state(found).token, now):
         return vault.reveal(doc, found)
-    key = _key(found)
+    key = entry_key(found)
     results = refresh_entries(
         vault,
         now=now,
         reason=Reason.EXPIRING,
         rand=rand,
-        matches=lambda e: e.plain == found.plain and _key(e) == key,
+        matches=lambda e: e.plain == found.plain and entry_key(e) == key,
         http_client=http_client,
     )
     for result in results:
@@ -222,7 +205,7 @@ def fresh_credential(
             raise result.outcome.error
     current = vault.read()
     for entry in current.entries:
-        if entry.plain == found.plain and _key(entry) == key:
+        if entry.plain == found.plain and entry_key(entry) == key:
             cred = vault.reveal(current, entry)
             # An expired token is never handed out: the index would refuse it anyway.
             if entry.refresh and (entry.expires_at is None or entry.expires_at <= now):
@@ -261,10 +244,6 @@ def _open(reader: Callable[[Entry], T], entry: Entry) -> T:
             f"the secrets of {who} failed authentication (tampered or corrupted); "
             "log in to it again to replace them"
         ) from None
-
-
-def _key(entry: Entry) -> tuple[str, str | None]:
-    return entry.service, entry.username
 
 
 def _result(entry: Entry, provider: str, outcome: Outcome) -> EntryRefresh:

@@ -7,6 +7,8 @@ translated into these at the provider boundary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from store.errors import StoreError
 
 
@@ -16,6 +18,17 @@ class RefreshError(StoreError):
     def __init__(self, provider: str, message: str) -> None:
         self.provider = provider
         super().__init__(f"{provider} provider: {message}")
+
+    def redacted(self, secrets: Iterable[str | None]) -> RefreshError:
+        """This error, its message made a bounded, printable line with ``secrets`` scrubbed
+        out: the form that may be stored in ``last-error``, shown or logged."""
+        from store.redaction import summary
+
+        # Not copy.copy: it would call __init__ with the one-string args it finds.
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.args = (summary(str(self), secrets),)
+        return clone
 
 
 class ProviderConfigError(RefreshError):

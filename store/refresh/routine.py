@@ -37,6 +37,15 @@ class Outcome:
     error: RefreshError | None = None  # why the attempt failed (the old token is kept)
 
 
+def known_secrets(spec: ProviderSpec, state: RefreshState | None) -> list[str | None]:
+    """What a provider's message must never carry: the entry's provider secrets and its
+    current token."""
+    secrets: list[str | None] = [value for _, value in spec.secrets]
+    if state is not None and state.token is not None:
+        secrets.append(state.token.secret)
+    return secrets
+
+
 def prime(state: RefreshState, now: datetime, rand: RandomSource) -> RefreshState:
     """``state`` with its next attempt planned, for an agent that just loaded the entry."""
     return replace(state, next_attempt=schedule.plan(state, now, rand))
@@ -64,7 +73,8 @@ def refresh(
         fresh = fetcher(spec, FetchContext(now=now, http_client=http_client))
     except RefreshError as exc:
         after = clock() if clock is not None else now
-        return Outcome(schedule.failed(state, str(exc), after, rand), True, False, exc)
+        shown = exc.redacted(known_secrets(spec, state))
+        return Outcome(schedule.failed(state, str(shown), after, rand), True, False, shown)
     after = clock() if clock is not None else now
     kept = schedule.succeeded(state, fresh, after, rand)
     if kept.token is not fresh:
@@ -82,7 +92,10 @@ def first_token(
 ) -> Token:
     """The token ``idx-auth login --provider`` stores: fetched at once; RefreshError if the
     provider fails or hands back a token that is already expired."""
-    token = fetcher(spec, FetchContext(now=now, http_client=http_client))
+    try:
+        token = fetcher(spec, FetchContext(now=now, http_client=http_client))
+    except RefreshError as exc:
+        raise exc.redacted(known_secrets(spec, None)) from None
     if not token.is_valid(now):
         raise TokenFetchError(
             spec.provider, "the provider returned a token that had already expired"

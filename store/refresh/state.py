@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from store.model import Entry
+from store.redaction import summary
 from store.refresh.token import Token
 
 # A failure message kept in the file is for a person reading `status`: one short line.
@@ -57,8 +59,17 @@ def state_from_fields(
     return RefreshState(
         token=token,
         failures=failures,
-        last_error=fields.get("last-error") or None,
+        # A file written by an older version may hold a provider's raw text.
+        last_error=one_line(fields["last-error"]) if fields.get("last-error") else None,
         last_success=refreshed,
+    )
+
+
+def stored_state(entry: Entry) -> RefreshState:
+    """An entry's refresh history as the store keeps it, without opening the secret: the token
+    is a placeholder that carries only the expiry (enough to decide what is due)."""
+    return state_from_fields(
+        dict(entry.refresh), "-" if entry.secret is not None else None, entry.expires_at
     )
 
 
@@ -78,5 +89,6 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def one_line(message: str) -> str:
-    flat = " ".join(message.split())
-    return flat if len(flat) <= MAX_ERROR_LENGTH else flat[: MAX_ERROR_LENGTH - 3] + "..."
+    """A failure message as it is kept and shown: one bounded line of printable text (no
+    escape sequence or forged line survives, whoever wrote it)."""
+    return summary(message, limit=MAX_ERROR_LENGTH)

@@ -14,6 +14,7 @@ from typing import Any
 
 from store.agent import client
 from store.dirs import resolve_dirs
+from store.model import Credential
 from store.refresh import entries
 from store.vault import Vault
 from tests.store.agent.agentproc import agent_env, wait_until_serving
@@ -69,7 +70,7 @@ class Setup:
         """The token the agent hands out for ``url`` (None: nothing; fails if no agent)."""
         got = client.get(url, USER, timeout=5.0, path=self.sock)
         assert got is not client.NOT_RUNNING, "the agent stopped answering"
-        return got[1] if isinstance(got, tuple) else None
+        return got.secret if isinstance(got, Credential) else None
 
 
 def wait_for(predicate: Callable[[], bool], limit: float, what: str) -> None:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from store.errors import AmbiguousCredentialError, InvalidServiceError
+from store.errors import InvalidServiceError
+from store.model import Ambiguous
 from store.service import covers, parse_login_service, parse_service, parse_stored, select
 
 UV = Path(sys.executable).parent / "uv"
@@ -310,10 +311,10 @@ def _uv_answer(run: Run, username: str | None) -> str:
 def _our_answer(entries: Sequence[Entry], url: str, username: str | None) -> str:
     try:
         found = select(entries, url, username, key=lambda e: (e[0], e[1]))
-    except AmbiguousCredentialError:
-        return "AMBIGUOUS"
     except InvalidServiceError:
         return "ERROR"
+    if isinstance(found, Ambiguous):
+        return "AMBIGUOUS"
     return "NONE" if found is None else found[2]
 
 

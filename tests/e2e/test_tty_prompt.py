@@ -13,6 +13,7 @@ import pytest
 from store.dirs import Dirs
 from store.vault import Vault
 from tests.e2e.conftest import tool
+from tests.store.reading import read_credential
 
 
 def talk(argv: list[str], answers: list[str], timeout: float = 30) -> tuple[int, str]:
@@ -55,7 +56,7 @@ def test_login_prompts_for_username_and_password_without_echo(dirs: Dirs) -> Non
     assert code == 0, screen
     assert "username:" in screen and "password:" in screen
     assert "typed-secret-42" not in screen  # the terminal did not echo it
-    found = Vault(dirs).lookup("https://h.example/", "alice")
+    found = read_credential(Vault(dirs), "https://h.example/", "alice")
     assert found is not None and found.secret == "typed-secret-42"
 
 
@@ -70,5 +71,5 @@ def test_passphrase_store_asks_twice_on_creation(
     assert code == 0, screen
     assert screen.count("passphrase") >= 2 and "my long passphrase" not in screen
     opened = Vault(dirs, passphrase=lambda confirm: "my long passphrase")
-    found = opened.lookup("https://h.example/", "bob")
+    found = read_credential(opened, "https://h.example/", "bob")
     assert found is not None and found.secret == "pw-for-bob"

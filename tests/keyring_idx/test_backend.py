@@ -10,25 +10,30 @@ from keyring import errors
 from keyring.testing.backend import BackendBasicTests
 
 from keyring_idx.backend import IdxKeyring
-from store.agent.vault_backend import open_backend
+from store.agent.cached_store import CachedStore
 from store.dirs import Dirs
 from store.vault import Vault
 from tests.store.agent.conftest import start_server
-from tests.store.agent.fakes import MemoryBackend
+from tests.store.agent.fakes import MemoryStore
+
+
+def new_ring() -> IdxKeyring:
+    """A backend as keyring makes one (its base class reads KEYRING_PROPERTY_* untyped)."""
+    return IdxKeyring()  # type: ignore[no-untyped-call]
 
 
 class TestKeyringsOwnSuite(BackendBasicTests):
     """keyring's own backend tests, unchanged, against the store (scope=all)."""
 
     def init_keyring(self) -> IdxKeyring:
-        ring = IdxKeyring()
+        ring = new_ring()
         ring.scope = "all"
         return ring
 
 
 @pytest.fixture
 def ring() -> IdxKeyring:
-    return IdxKeyring()
+    return new_ring()
 
 
 def login(dirs: Dirs, service: str, username: str, secret: str) -> None:
@@ -84,7 +89,7 @@ def test_ambiguous_lookup_answered_by_the_agent_names_the_usernames_too(
     login(dirs, "https://h.example/api", "alice", "pw-a")
     login(dirs, "https://h.example/api", "bob", "pw-b")
     monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
-    with start_server(tmp_path, open_backend(dirs)):  # type: ignore[arg-type]
+    with start_server(tmp_path, CachedStore(dirs)):
         dirs.key_file.rename(dirs.key_file.with_name("away"))  # only the agent can answer now
         assert ring.get_credential("https://h.example/api/simple/", None) is None
         err = capsys.readouterr().err
@@ -120,12 +125,12 @@ def test_scope_from_keyrings_property_environment(
     dirs: Dirs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KEYRING_PROPERTY_SCOPE", "all")
-    ring = IdxKeyring()
+    ring = new_ring()
     assert ring.scope == "all"
     ring.set_password("pypi.example.com", "alice", "pw")
     # a plain entry answers uv's host lookup
-    assert IdxKeyring().get_password("pypi.example.com", "alice") == "pw"
-    other = IdxKeyring().with_properties(scope="indexes")
+    assert new_ring().get_password("pypi.example.com", "alice") == "pw"
+    other = new_ring().with_properties(scope="indexes")
     assert isinstance(other, IdxKeyring) and other.scope == "indexes"
 
 
@@ -152,7 +157,7 @@ def test_agent_is_asked_first_and_its_answer_is_final(
     monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
     login(dirs, "https://h.example/", "alice", "from-file")
     login(dirs, "https://other.example/", "alice", "file-only")
-    memory = MemoryBackend(
+    memory = MemoryStore(
         {
             ("https://h.example/", "alice"): ("basic", "from-agent"),
             ("https://t.example/", None): ("bearer", "tok"),
@@ -266,3 +271,20 @@ def test_a_lookup_leaves_the_garbage_collector_as_it_found_it(ring: IdxKeyring, 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_locked_agent_answers_nothing_and_says_so_once(
+    ring: IdxKeyring,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The file is not read behind a locked agent (no passphrase prompt under pip or uv).
+    monkeypatch.setattr("keyring_idx.backend._warned_store", False)
+    monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(tmp_path / "agent-run"))
+    locked = MemoryStore({("https://h/", "alice"): ("basic", "pw-a")}, passphrase="pp")
+    with start_server(tmp_path, locked):
+        assert ring.get_credential("https://h/", "alice") is None
+        assert ring.get_password("https://h/", "alice") is None
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "idx-auth unlock" in err and "pw-a" not in err

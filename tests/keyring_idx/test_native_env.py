@@ -17,9 +17,11 @@ from keyring_idx.native_env import (
     uv_stem,
     uv_targets,
 )
+from store.credential import Ambiguous, Credential
 
 A = "https://a.example/simple/"
 B = "https://b.example/simple/"
+C = "https://c.example/simple/"
 
 
 def test_uv_variable_names_follow_uvs_rule() -> None:
@@ -66,18 +68,24 @@ def test_upload_url_from_the_command_line_or_the_environment() -> None:
     assert upload_targets(None) == []
 
 
+def cred(username: str | None, secret: str) -> Credential:
+    return Credential(
+        "https://stored/", username, "bearer" if username is None else "basic", secret
+    )
+
+
 class Store:
-    def __init__(self, answers: dict[tuple[str, str | None], tuple[str | None, str]]) -> None:
+    def __init__(self, answers: dict[tuple[str, str | None], Credential | Ambiguous]) -> None:
         self.answers = answers
         self.asked: list[tuple[str, str | None]] = []
 
-    def __call__(self, url: str, username: str | None) -> tuple[str | None, str] | None:
+    def __call__(self, url: str, username: str | None) -> Credential | Ambiguous | None:
         self.asked.append((url, username))
         return self.answers.get((url, username))
 
 
 def test_plan_sets_each_pair_once_per_credential() -> None:
-    store = Store({(A, None): ("alice", "pw-a"), (B, "bob"): ("bob", "pw-b")})
+    store = Store({(A, None): cred("alice", "pw-a"), (B, "bob"): cred("bob", "pw-b")})
     targets = [
         *uv_targets([("a", A, "auto"), ("b", "https://bob@b.example/simple/", "auto")]),
         *poetry_targets([("src", A)]),
@@ -96,7 +104,7 @@ def test_plan_sets_each_pair_once_per_credential() -> None:
 
 
 def test_plan_respects_what_the_environment_already_says() -> None:
-    store = Store({(A, "carol"): ("carol", "pw-c"), (A, None): ("alice", "pw-a")})
+    store = Store({(A, "carol"): cred("carol", "pw-c"), (A, None): cred("alice", "pw-a")})
     target = uv_targets([("a", A, "auto")])[0]
     # Only a username given: it selects the credential.
     result = plan([target], store, {"UV_INDEX_A_USERNAME": "carol"})
@@ -107,12 +115,17 @@ def test_plan_respects_what_the_environment_already_says() -> None:
 
 
 def test_plan_skips_missing_and_bearer_credentials_with_the_reason() -> None:
-    store = Store({(A, None): (None, "bearer-token")})
-    targets = [Target("uv", "a", A, "U", "P"), Target("uv", "b", B, "U2", "P2", "bob")]
+    store = Store({(A, None): cred(None, "bearer-token"), (C, None): Ambiguous(C, ("x", "y"))})
+    targets = [
+        Target("uv", "a", A, "U", "P"),
+        Target("uv", "b", B, "U2", "P2", "bob"),
+        Target("uv", "c", C, "U3", "P3"),
+    ]
     result = plan(targets, store, {})
     assert result.variables == {}
     reasons = [reason for _, reason in result.skipped]
     assert "bearer" in reasons[0] and reasons[1] == "no stored credential for bob"
+    assert reasons[2] == "several usernames are stored (x, y); set U3"
 
 
 def test_github_masks_escape_like_the_actions_toolkit() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from store import codec
 from store.dirs import Dirs
 from store.vault import Vault
+from tests.store.reading import read_credential
 
 WRITER = """
 import sys
@@ -40,7 +41,7 @@ def test_eight_processes_doing_25_logins_each_lose_nothing(dirs: Dirs) -> None:
     assert len(doc.entries) == 1 + 8 * 25
     for w in range(8):
         for i in range(25):
-            got = v.lookup(f"https://w{w}.example/{i}", "user")
+            got = read_credential(v, f"https://w{w}.example/{i}", "user")
             assert got is not None and got.secret == f"secret-{w}-{i}"
 
 

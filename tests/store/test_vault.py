@@ -17,6 +17,7 @@ from store.errors import (
 )
 from store.model import Credential, Entry
 from store.vault import Vault
+from tests.store.reading import read_credential
 
 
 def secret_of(found: Credential | None) -> str | None:
@@ -37,12 +38,12 @@ def plain_secret(v: Vault, name: str, username: str | None) -> str | None:
 def test_login_then_lookup_by_prefix(dirs: Dirs) -> None:
     v = Vault(dirs)
     assert v.login("https://h.example/api/pypi", "alice", "s3cret") is False
-    got = v.lookup("https://h.example/api/pypi/simple/pkg/", "alice")
+    got = read_credential(v, "https://h.example/api/pypi/simple/pkg/", "alice")
     assert got is not None and got.secret == "s3cret" and got.username == "alice"
-    assert v.lookup("https://h.example/api/pypi-v2/", "alice") is None
-    assert v.lookup("https://h.example:8443/api/pypi/", "alice") is None
+    assert read_credential(v, "https://h.example/api/pypi-v2/", "alice") is None
+    assert read_credential(v, "https://h.example:8443/api/pypi/", "alice") is None
     assert v.login("https://h.example/api/pypi", "alice", "new") is True
-    assert secret_of(v.lookup("https://h.example/api/pypi/", None)) == "new"
+    assert secret_of(read_credential(v, "https://h.example/api/pypi/", None)) == "new"
 
 
 def test_no_secret_on_disk_and_key_apart_from_data(dirs: Dirs) -> None:
@@ -53,7 +54,7 @@ def test_no_secret_on_disk_and_key_apart_from_data(dirs: Dirs) -> None:
     # A copy of the data dir alone opens nothing.
     other = Dirs(data=dirs.data, config=dirs.config.parent / "elsewhere", runtime=dirs.runtime)
     with pytest.raises(KeyUnavailableError, match=r"key file .* is missing"):
-        Vault(other).lookup("https://h.example/", "alice")
+        read_credential(Vault(other), "https://h.example/", "alice")
 
 
 def test_files_and_dirs_created_private(dirs: Dirs) -> None:
@@ -73,8 +74,8 @@ def test_ambiguous_usernames_are_an_error_naming_them(dirs: Dirs) -> None:
     v.login("https://h.example/", "alice", "a")
     v.login("https://h.example/", "bob", "b")
     with pytest.raises(AmbiguousCredentialError, match=r"alice, bob|bob, alice"):
-        v.lookup("https://h.example/simple/", None)
-    assert secret_of(v.lookup("https://h.example/simple/", "bob")) == "b"
+        read_credential(v, "https://h.example/simple/", None)
+    assert secret_of(read_credential(v, "https://h.example/simple/", "bob")) == "b"
 
 
 def test_logout_removes_exact_key_only(dirs: Dirs) -> None:
@@ -83,7 +84,7 @@ def test_logout_removes_exact_key_only(dirs: Dirs) -> None:
     with pytest.raises(NotFoundError):
         v.logout("https://h.example/", "bob")
     v.logout("https://h.example/", "alice")
-    assert v.lookup("https://h.example/", "alice") is None
+    assert read_credential(v, "https://h.example/", "alice") is None
 
 
 def test_logout_on_missing_store_creates_nothing(dirs: Dirs) -> None:
@@ -112,7 +113,7 @@ def test_moved_ciphertext_fails_to_open(dirs: Dirs) -> None:
     swapped = text.replace(a.secret, "@@").replace(b.secret, a.secret).replace("@@", b.secret)
     dirs.store_file.write_text(swapped)
     with pytest.raises(StoreFileError, match="failed authentication"):
-        Vault(dirs).lookup("https://a.example/", "alice")
+        read_credential(Vault(dirs), "https://a.example/", "alice")
 
 
 def test_passphrase_store_derives_once(dirs: Dirs, tmp_path: Path) -> None:
@@ -126,14 +127,14 @@ def test_passphrase_store_derives_once(dirs: Dirs, tmp_path: Path) -> None:
     v = Vault(dirs, passphrase=reader, env=env)
     v.login("https://h.example/", "alice", "pw")
     v.login("https://h2.example/", "alice", "pw2")
-    assert secret_of(v.lookup("https://h2.example/", "alice")) == "pw2"
+    assert secret_of(read_credential(v, "https://h2.example/", "alice")) == "pw2"
     assert calls == [True]  # asked (with confirmation) once; never per entry
     assert not dirs.key_file.exists()
     fresh = Vault(dirs, passphrase=lambda c: "correct horse battery", env={})
-    assert secret_of(fresh.lookup("https://h.example/", "alice")) == "pw"
+    assert secret_of(read_credential(fresh, "https://h.example/", "alice")) == "pw"
     wrong = Vault(dirs, passphrase=lambda c: "wrong", env={})
     with pytest.raises(KeyUnavailableError, match="wrong passphrase"):
-        wrong.lookup("https://h.example/", "alice")
+        read_credential(wrong, "https://h.example/", "alice")
 
 
 def test_rekey_rotates_and_switches_source(dirs: Dirs) -> None:
@@ -147,19 +148,21 @@ def test_rekey_rotates_and_switches_source(dirs: Dirs) -> None:
     header = v.rekey()
     assert header.key_id != old_id and dirs.key_file.read_text() != old_key
     fresh = Vault(dirs)
-    assert secret_of(fresh.lookup("https://h.example/", "alice")) == "pw"
+    assert secret_of(read_credential(fresh, "https://h.example/", "alice")) == "pw"
     assert plain_secret(fresh, "svc", "u") == "plainpw"
     to_pass = Vault(dirs, passphrase=lambda c: "pp", env={})
     to_pass.rekey("passphrase")
     assert (
         secret_of(
-            Vault(dirs, passphrase=lambda c: "pp", env={}).lookup("https://h.example/", "alice")
+            read_credential(
+                Vault(dirs, passphrase=lambda c: "pp", env={}), "https://h.example/", "alice"
+            )
         )
         == "pw"
     )
     back = Vault(dirs, passphrase=lambda c: "pp", env={})
     back.rekey("file")
-    assert secret_of(Vault(dirs).lookup("https://h.example/", "alice")) == "pw"
+    assert secret_of(read_credential(Vault(dirs), "https://h.example/", "alice")) == "pw"
 
 
 def test_interrupted_rekey_is_repaired(dirs: Dirs) -> None:
@@ -173,7 +176,7 @@ def test_interrupted_rekey_is_repaired(dirs: Dirs) -> None:
     fd = os.open(dirs.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, b"idx-auth-key-v1 " + b"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\n")
     os.close(fd)
-    assert secret_of(Vault(dirs).lookup("https://h.example/", "alice")) == "pw"
+    assert secret_of(read_credential(Vault(dirs), "https://h.example/", "alice")) == "pw"
     assert dirs.key_file.read_bytes() == current and not next_path.exists()
 
 

@@ -9,10 +9,15 @@ accepts any username with the token as password, ``VssSessionToken`` by conventi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from store.refresh.errors import ProviderConfigError, ProviderUnavailableError, TokenFetchError
-from store.refresh.providers.base import DEFAULT_TIMEOUT, FetchContext, seconds_setting
+from store.refresh.providers.base import (
+    DEFAULT_TIMEOUT,
+    FetchContext,
+    seconds_setting,
+)
 from store.refresh.spec import ProviderSpec
 from store.refresh.token import Token
 
@@ -95,10 +100,9 @@ class AzureProvider:
 
 
 def _said(exc: BaseException) -> str:
-    # azure-identity appends multi-line troubleshooting text; the first line is the message.
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line[:200]
+    # Microsoft Entra's answer is its own text; only its AADSTS error codes are kept.
+    codes = sorted(set(re.findall(r"\bAADSTS[0-9]{1,8}\b", str(exc))))
+    return f"{type(exc).__name__}, {', '.join(codes[:3])}" if codes else type(exc).__name__
 
 
 PROVIDER = AzureProvider()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -74,10 +75,10 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def last_line(text: str, limit: int = 200) -> str:
-    """The last non-blank line: where tools put the error after any preamble."""
-    for line in reversed(text.strip().splitlines()):
-        if line.strip():
-            line = line.strip()
-            return line if len(line) <= limit else line[: limit - 3] + "..."
-    return ""
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}", re.ASCII)
+
+
+def error_code(value: object, fallback: str = "no error code") -> str:
+    """A service's error code (``invalid_client``, ``AccessDeniedException``) if ``value`` is
+    one -- a short ASCII word -- else ``fallback``: free text from a server is not kept."""
+    return value if isinstance(value, str) and _ERROR_CODE.fullmatch(value) else fallback

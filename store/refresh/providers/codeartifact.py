@@ -18,6 +18,7 @@ from store.refresh.providers.base import (
     DEFAULT_TIMEOUT,
     FetchContext,
     aware,
+    error_code,
     seconds_setting,
     shown_url,
     token_after,
@@ -152,8 +153,8 @@ class CodeArtifactProvider:
             ) from None
         except errors.ClientError as exc:
             error = exc.response.get("Error", {})
-            code = error.get("Code", "error")
-            message = str(error.get("Message", ""))[:200]
+            # AWS's error code and status only: its message is the service's own text.
+            code = error_code(error.get("Code"))
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if status >= 500 or code in ("ThrottlingException", "InternalServerException"):
                 raise TokenFetchError(
@@ -163,7 +164,7 @@ class CodeArtifactProvider:
                 ) from None
             raise TokenFetchError(
                 NAME,
-                f"AWS refused a token for {where}: {code}: {message}; check that your AWS "
+                f"AWS refused a token for {where} ({code}, HTTP {status}); check that your AWS "
                 "identity has codeartifact:GetAuthorizationToken and sts:GetServiceBearerToken",
             ) from None
         except (errors.ConnectTimeoutError, errors.ReadTimeoutError):
@@ -175,7 +176,7 @@ class CodeArtifactProvider:
                 NAME, f"cannot reach CodeArtifact in {spec.get('region')}; check the network"
             ) from None
         except errors.BotoCoreError as exc:
-            raise TokenFetchError(NAME, f"botocore failed: {type(exc).__name__}: {exc}") from None
+            raise TokenFetchError(NAME, f"botocore failed: {type(exc).__name__}") from None
         secret = answer.get("authorizationToken")
         if not isinstance(secret, str) or not secret:
             raise TokenFetchError(NAME, f"CodeArtifact answered without a token for {where}")

@@ -15,6 +15,7 @@ from store.refresh.providers.base import (
     DEFAULT_TIMEOUT,
     FetchContext,
     aware,
+    error_code,
     seconds_setting,
     token_after,
 )
@@ -121,11 +122,13 @@ def _from_file(path: str, scopes: list[str]) -> Any:
 
 
 def _said(exc: BaseException) -> str:
-    # google-auth puts its message first and the parsed server response second; only the
-    # message is for people (the response could, in theory, echo a token).
-    first = exc.args[0] if exc.args else type(exc).__name__
-    text = " ".join(str(first).split())
-    return text[:200]
+    # google-auth puts its message first ("invalid_grant: <the server's description>") and the
+    # parsed server response second. Only the OAuth error code is kept: the rest is the
+    # server's own text, which is not ours to store or show.
+    first = str(exc.args[0]) if exc.args else ""
+    head = first.split(":", 1)[0].strip() if ":" in first else ""
+    code = error_code(head, fallback="")
+    return f"{type(exc).__name__}, {code}" if code else type(exc).__name__
 
 
 PROVIDER = GcpProvider()

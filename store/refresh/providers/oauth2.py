@@ -8,12 +8,13 @@ The token endpoint must be https, except on a loopback address.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 from store.refresh.errors import ProviderConfigError, TokenFetchError
 from store.refresh.providers.base import (
     DEFAULT_TIMEOUT,
     FetchContext,
+    error_code,
     seconds_setting,
     shown_url,
     token_after,
@@ -30,10 +31,50 @@ AUTH_METHODS = ("basic", "post")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+# Query parameters that carry a credential: RFC 6749's and the usual API-key spellings.
+SECRET_PARAMS = frozenset(
+    {
+        "client_secret",
+        "client-secret",
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "api_key",
+        "apikey",
+        "api-key",
+        "key",
+        "assertion",
+        "client_assertion",
+        "code",
+        "sig",
+        "signature",
+    }
+)
+
+
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ProviderConfigError(NAME, f"the token URL {shown_url(url)} is not an http(s) URL")
+    # The URL is stored in clear beside the entry and shown by status: no secret may ride in it.
+    if "@" in parts.netloc:
+        raise ProviderConfigError(
+            NAME,
+            f"the token URL {shown_url(url)} has a user name or password in it; drop it -- "
+            "the client id and secret go in --client-id and --client-secret -",
+        )
+    named = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    if named & SECRET_PARAMS:
+        raise ProviderConfigError(
+            NAME,
+            f"the token URL {shown_url(url)} carries a secret in its query "
+            f"({', '.join(sorted(named & SECRET_PARAMS))}); drop it -- the client secret goes "
+            "in --client-secret -",
+        )
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise ProviderConfigError(
             NAME,
@@ -87,6 +128,8 @@ class OAuth2Provider:
 def _post(client: httpx.Client, spec: ProviderSpec, url: str, timeout: float) -> httpx.Response:
     import httpx
 
+    import store.http  # noqa: F401  (its filter keeps full URLs out of httpx's request log)
+
     client_id = spec.require("client-id")
     secret = spec.secret("client-secret") or ""
     form = {"grant_type": "client_credentials"}
@@ -115,8 +158,9 @@ def _post(client: httpx.Client, spec: ProviderSpec, url: str, timeout: float) ->
             NAME, f"the token endpoint {shown} did not answer within {timeout:g} s"
         ) from None
     except httpx.HTTPError as exc:
+        # The type only: httpx's text can quote the request URL.
         raise TokenFetchError(
-            NAME, f"cannot reach the token endpoint {shown} ({type(exc).__name__}: {exc})"
+            NAME, f"cannot reach the token endpoint {shown} ({type(exc).__name__})"
         ) from None
 
 
@@ -124,15 +168,14 @@ def _parse(response: httpx.Response, spec: ProviderSpec, url: str, ctx: FetchCon
     shown = shown_url(url)
     data = _json(response)
     status = response.status_code
-    if status in (400, 401) and data is not None and isinstance(data.get("error"), str):
-        # RFC 6749 5.2: the server says why; its words carry no secret of ours.
-        why = data["error"]
-        if isinstance(data.get("error_description"), str):
-            why += f": {data['error_description']}"
+    if status in (400, 401):
+        # RFC 6749 5.2: only the error code is kept. error_description is the endpoint's own
+        # text, and a hostile or echoing one puts the client secret there.
+        why = error_code(data.get("error") if data is not None else None)
         raise TokenFetchError(
             NAME,
-            f"the token endpoint {shown} refused the request ({why[:200]}); check the client "
-            "id, client secret and scope",
+            f"the token endpoint {shown} refused the request (HTTP {status}, {why}); check the "
+            "client id, client secret and scope",
         )
     if status >= 500:
         raise TokenFetchError(

@@ -132,3 +132,50 @@ def test_setup_systemd_installs_verified_units(tmp_path: Path) -> None:
     assert (unit_dir / "idx-auth-agent.service").read_text() == "# mine\n"
     assert idx(tmp_path, "setup", "systemd", "--force").returncode == 0
     assert (unit_dir / "idx-auth-agent.service").read_text() == service
+
+
+def test_the_module_fallback_in_units_imports_nothing_from_the_start_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without an idx-auth script the units run `python -m keyring_idx.cli`; systemd starts a
+    # user unit in $HOME, where a planted keyring_idx/ package must not be the one imported.
+    from keyring_idx.cli.agent import exec_path
+
+    lone = tmp_path / "lone" / "python3"
+    lone.parent.mkdir()
+    monkeypatch.setattr(sys, "executable", str(lone))
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    command = exec_path().split()
+    assert command[0] == str(lone) and command[-2:] == ["-m", "keyring_idx.cli"]
+    home = tmp_path / "home"
+    (home / "keyring_idx" / "cli").mkdir(parents=True)
+    marker = tmp_path / "ran"
+    (home / "keyring_idx" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (home / "keyring_idx" / "cli" / "__main__.py").write_text("")
+    monkeypatch.undo()
+    result = subprocess.run(
+        [sys.executable, *command[1:], "--help"],
+        cwd=home,
+        env=agent_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not marker.exists()
+
+
+def test_agent_log_lines_are_one_clean_line_without_credentials() -> None:
+    import logging
+
+    from keyring_idx.cli.agent import _one_clean_line
+
+    record = logging.LogRecord(
+        "idx-auth.agent", logging.WARNING, __file__, 1,
+        "refreshing %s failed: %s", ("bob\nroot@https://x", "sent Bearer abc123secret\x1b[2J"),
+        None,
+    )  # fmt: skip
+    assert _one_clean_line(record)
+    line = record.getMessage()
+    assert "\n" not in line and "\x1b" not in line and "abc123secret" not in line
+    assert line.startswith("refreshing bob\\x0aroot@https://x failed: sent Bearer [redacted]")

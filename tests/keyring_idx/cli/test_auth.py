@@ -11,6 +11,7 @@ from store.dirs import Dirs
 from store.model import Credential
 from store.vault import Vault
 from tests.keyring_idx.cli.conftest import Cli
+from tests.store.reading import read_credential
 
 
 def found(cred: Credential | None) -> Credential:
@@ -40,7 +41,7 @@ def test_token_flag_stores_dunder_token(cli: Cli, dirs: Dirs) -> None:
 
 def test_username_from_url(cli: Cli, dirs: Dirs) -> None:
     assert cli("login", "https://al@h.example/", "--password", "-", stdin="pw\n")[0] == 0
-    assert found(Vault(dirs).lookup("https://h.example/", "al")).secret == "pw"
+    assert found(read_credential(Vault(dirs), "https://h.example/", "al")).secret == "pw"
     assert "al@" not in dirs.store_file.read_text().split("service")[1].split("\n")[0]
 
 
@@ -127,10 +128,10 @@ def test_import_from_uv_default_location_and_export_round_trip(
     assert code == 0, err
     assert "3 credentials" in err and "2 added, 1 replaced" in err
     v = Vault(dirs)
-    assert found(v.lookup("https://a.example/", "alice")).secret == "pa"
-    bearer = v.lookup("https://b.example/api/x", None)
+    assert found(read_credential(v, "https://a.example/", "alice")).secret == "pa"
+    bearer = read_credential(v, "https://b.example/api/x", None)
     assert bearer is not None and bearer.scheme == "bearer" and bearer.secret == "tb"
-    assert found(v.lookup("https://c.example/", "bob")).service == "https://c.example/"
+    assert found(read_credential(v, "https://c.example/", "bob")).service == "https://c.example/"
 
     out_path = tmp_path / "out" / "credentials.toml"
     code, out, err = cli("export", "--plaintext", str(out_path))
@@ -188,3 +189,20 @@ def test_key_file_open_to_others_is_refused(cli: Cli, dirs: Dirs) -> None:
     dirs.key_file.chmod(0o644)
     code, out, err = cli("token", "https://h.example/", "-u", "a")
     assert (code, out) == (2, "") and "mode 0644" in err and str(dirs.key_file) in err
+
+
+def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dirs: Dirs) -> None:
+    # A username (or a keyring service name) set by another program can hold escape
+    # sequences and newlines: `list` must not recolour the terminal or forge a line.
+    evil = "bob\x1b[2J\x1b[31m\rroot\nalice"
+    Vault(dirs).login("https://pkgs.example", evil, "pw-1")
+    Vault(dirs).login("plain\x1b]0;title\x07name", "carol", "pw-2")
+    code, _, err = cli("list")
+    assert code == 0
+    assert "\x1b" not in err and "\r" not in err and "\x07" not in err
+    lines = err.splitlines()
+    assert len(lines) == 2, lines
+    assert "bob\\x1b[2J" in err and "\\x0aalice" in err
+    # JSON keeps the exact value (escaped by JSON itself).
+    code, out, _ = cli("list", "--json")
+    assert {item["username"] for item in json.loads(out)} == {evil, "carol"}

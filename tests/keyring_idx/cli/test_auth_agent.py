@@ -11,6 +11,7 @@ from pathlib import Path
 
 from store.agent import client
 from store.dirs import Dirs
+from store.model import Credential
 
 BIN = Path(sys.executable).parent
 
@@ -41,7 +42,8 @@ def test_login_and_logout_through_the_agent(dirs: Dirs) -> None:
         os.rename(dirs.key_file, dirs.key_file.with_name("key.away"))
         done = cli("login", "https://h.example/", "-u", "alice", "--password", "-", stdin="pw\n")
         assert done.returncode == 0, done.stderr
-        assert client.get("https://h.example/", "alice") == ("alice", "pw")
+        got = client.get("https://h.example/", "alice")
+        assert isinstance(got, Credential) and (got.username, got.secret) == ("alice", "pw")
         gone = cli("logout", "https://h.example/", "-u", "alice")
         assert gone.returncode == 0, gone.stderr
         assert client.get("https://h.example/", "alice") is None

@@ -157,3 +157,20 @@ def test_provider_usage_errors(cli: Cli) -> None:
         "--password", "-",
     )  # fmt: skip
     assert code == 2 and "drop --password" in err
+
+
+@pytest.mark.parametrize(
+    "token_url",
+    ["{url}/token?client_secret=leak-42", "http://ci:leak-42@{host}/token"],
+)
+def test_login_refuses_a_secret_in_the_token_url(
+    cli: Cli, endpoint: Loopback, dirs: Dirs, token_url: str
+) -> None:
+    argv = oauth2_login(endpoint)
+    where = argv.index("--token-url") + 1
+    argv[where] = token_url.format(url=endpoint.url, host=endpoint.url.split("://")[1])
+    code, out, err = cli(*argv, stdin=CLIENT_SECRET + "\n")
+    assert code == 2 and "token URL" in err and "drop it" in err
+    assert "leak-42" not in err + out
+    assert not dirs.store_file.exists()
+    assert endpoint.requests == []

@@ -123,3 +123,57 @@ def test_our_backend_selected_by_keyringrc_and_first_in_the_chainer(isolated_hom
     keyringrc(isolated_home, OURS)
     check = check_keyring(keyring_facts(env_with(str(BIN))))
     assert check.verdict == "ok" and f"selects {OURS}" in check.detail
+
+
+@pytest.mark.parametrize("module", ["json", "keyring", "site"])
+def test_nothing_is_imported_from_the_current_directory(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    # A checked-out repository with a module named like one the probe imports: doctor run
+    # there must not execute it.
+    keyringrc(isolated_home, PLAINTEXT)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    marker = tmp_path / "ran"
+    (repo / f"{module}.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    monkeypatch.chdir(repo)
+    facts = keyring_facts(env_with(f".:{BIN}"))
+    assert not marker.exists(), f"doctor ran {module}.py from the current directory"
+    assert facts.command == str(BIN / "keyring")
+    assert facts.selected == PLAINTEXT
+
+
+def test_pythonpath_and_user_site_still_reach_the_probe(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    # The probe runs isolated but must still see what the real script sees.
+    mod = tmp_path / "mods"
+    mod.mkdir()
+    (mod / "pathring.py").write_text(
+        "from keyring.backends.null import Keyring\nclass Ring(Keyring):\n    pass\n"
+    )
+    env = env_with(str(BIN), PYTHON_KEYRING_BACKEND="pathring.Ring", PYTHONPATH=str(mod))
+    assert keyring_facts(env).selected == "pathring.Ring"
+
+
+def test_a_relative_path_entry_finds_no_interpreter_in_the_current_directory(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PATH=".:..." and a `python` in the repository: `#!/usr/bin/env python` must not pick it.
+    keyringrc(isolated_home, PLAINTEXT)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "keyring"
+    script.write_text("#!/usr/bin/env python\nfrom keyring.cli import main\nmain()\n")
+    script.chmod(0o755)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    marker = tmp_path / "ran"
+    planted = repo / "python"
+    planted.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    planted.chmod(0o755)
+    monkeypatch.chdir(repo)
+    facts = keyring_facts(env_with(f".:{bin_dir}:{BIN}"))
+    assert not marker.exists()
+    assert facts.python == str(BIN / "python")
+    assert facts.selected == PLAINTEXT

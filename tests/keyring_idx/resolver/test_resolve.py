@@ -13,9 +13,6 @@ from keyring_idx.resolver.report import explain, table, to_json
 from keyring_idx.resolver.resolve import Resolved, Skipped, Unresolved, resolve_all, resolve_one
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
-from keyring_idx.resolver.store_source import StoreSource
-from store.errors import StoreFileError
-from store.model import Credential
 
 A = Index(url="https://user:secret@a/simple", name="a")
 B = Index(url="https://b/simple", name="b", default=True)
@@ -144,28 +141,6 @@ def test_one_worker_never_starts_threads_even_when_slow() -> None:
     fake = Clocked(_pages(), page_time=0.040)
     resolve_all(NAMES, settings(), TARGET, fake, workers=1, clock=fake.clock)
     assert set(fake.threads.values()) == {threading.get_ident()}
-
-
-def test_store_source_adapter_over_a_vault_without_agent() -> None:
-    class Vault:
-        def lookup(self, url: str, username: str | None) -> Credential | None:
-            if "tok" in url:
-                return Credential("https://tok/", None, "bearer", "t")
-            if url.startswith("https://h/"):
-                return Credential("https://h/", "u", "basic", "p")
-            return None
-
-    source = StoreSource({}, opener=Vault, use_agent=False)
-    assert source.lookup("https://h/simple/x/", None) == ("u", "p")
-    assert source.lookup("https://tok/simple/x/", None) == (None, "t")
-    assert source.lookup("https://other/", None) is None
-
-    def broken() -> Vault:
-        raise StoreFileError("cannot decrypt")
-
-    failing = StoreSource({}, opener=broken, use_agent=False)
-    assert failing.lookup("https://h/", None) is None
-    assert failing.problem is not None and "cannot decrypt" in failing.problem
 
 
 def test_git_path_url_and_workspace_sources_are_skipped_not_asked() -> None:

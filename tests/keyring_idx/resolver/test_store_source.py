@@ -10,6 +10,7 @@ from pathlib import Path
 
 from keyring_idx.resolver.store_source import StoreSource
 from store.dirs import Dirs, resolve_dirs
+from store.errors import StoreFileError
 from store.vault import Vault
 from tests.store.agent.agentproc import agent_env, stop
 from tests.store.agent.test_real_store import start_real
@@ -82,3 +83,40 @@ def test_without_an_agent_an_expired_token_is_refreshed_before_use(dirs: Dirs) -
     source = StoreSource(dict(os.environ), use_agent=False)
     assert source.lookup("https://h.example/simple/pkg/", "ci") == ("ci", "tok-2")
     assert source.lookup("https://h.example/simple/pkg/", "ci") == ("ci", "tok-2")  # still valid
+
+
+def test_bearer_tokens_come_back_without_a_username_and_failures_are_kept(dirs: Dirs) -> None:
+    vault = Vault(dirs)
+    vault.login("https://h.example/", "u", "p")
+    vault.login("https://tok.example/", None, "t", "bearer")
+    source = StoreSource(dict(os.environ), opener=lambda: vault, use_agent=False)
+    assert source.lookup("https://h.example/simple/x/", None) == ("u", "p")
+    assert source.lookup("https://tok.example/simple/x/", None) == (None, "t")
+    assert source.lookup("https://other.example/", None) is None
+
+    def broken() -> Vault:
+        raise StoreFileError("cannot decrypt")
+
+    failing = StoreSource(dict(os.environ), opener=broken, use_agent=False)
+    assert failing.lookup("https://h.example/", None) is None
+    assert failing.problem is not None and "cannot decrypt" in failing.problem
+
+
+def test_an_ambiguous_lookup_finds_nothing_and_says_why(dirs: Dirs) -> None:
+    vault = Vault(dirs)
+    vault.login("https://h.example/", "alice", "a")
+    vault.login("https://h.example/", "bob", "b")
+    source = StoreSource(dict(os.environ), use_agent=False)
+    assert source.lookup("https://h.example/simple/x/", None) is None
+    assert source.problem is not None and "alice, bob" in source.problem
+    assert source.lookup("https://h.example/simple/x/", "bob") == ("bob", "b")
+
+
+def test_plain_names_and_host_forms_answer_as_in_the_keyring_backend(dirs: Dirs) -> None:
+    # The resolver once matched index URLs only; one access path now answers the same for all.
+    vault = Vault(dirs)
+    vault.login("https://h.example/", "carol", "c")
+    vault.login("my-app", "dave", "d", plain=True)
+    source = StoreSource(dict(os.environ), use_agent=False)
+    assert source.lookup("h.example", None) == ("carol", "c")
+    assert source.lookup("my-app", None) == ("dave", "d")

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from store.agent.daemon import run_agent
-from tests.store.agent.fakes import PASSPHRASE, MemoryBackend
+from tests.store.agent.fakes import PASSPHRASE, MemoryStore
 
 ENTRIES: dict[tuple[str, str | None], tuple[str, str]] = {
     ("https://pypi.example.com/simple/", "alice"): ("basic", "s3cret-alice"),
@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    backend = MemoryBackend(ENTRIES, passphrase=PASSPHRASE if args.passphrase else None)
+    backend = MemoryStore(ENTRIES, passphrase=PASSPHRASE if args.passphrase else None)
     return run_agent(backend, args.socket, idle=args.idle, maximum=args.max, timeout=args.timeout)
 
 

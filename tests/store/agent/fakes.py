@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from store.agent.backend import EntryInfo, Found
-from store.errors import AmbiguousCredentialError, KeyUnavailableError
+from store.agent.store_view import Found
+from store.errors import KeyUnavailableError
+from store.listing import EntryInfo
+from store.model import Ambiguous, Scheme
 
 PASSPHRASE = "correct horse battery staple"
 
 
-class MemoryBackend:
+class MemoryStore:
     def __init__(
         self,
         entries: dict[tuple[str, str | None], tuple[str, str]] | None = None,
@@ -53,21 +55,19 @@ class MemoryBackend:
         if not self._unlocked:
             raise KeyUnavailableError("store is locked")
 
-    def get(self, service: str, username: str | None) -> Found | None:
+    def get(self, service: str, username: str | None) -> Found | Ambiguous | None:
         with self._mutex:
             self._require()
             if username is not None:
                 hit = self._saved.get((service, username))
-                return None if hit is None else Found(service, username, hit[0], hit[1])
+                return None if hit is None else Found(service, username, _scheme(hit[0]), hit[1])
             matches = [(k, v) for k, v in self._saved.items() if k[0] == service]
             if len(matches) > 1:
-                raise AmbiguousCredentialError(
-                    service, tuple(sorted(str(k[1]) for k, _ in matches))
-                )
+                return Ambiguous(service, tuple(sorted(str(k[1]) for k, _ in matches)))
             if not matches:
                 return None
             (svc, user), (scheme, secret) = matches[0]
-            return Found(svc, user, scheme, secret)
+            return Found(svc, user, _scheme(scheme), secret)
 
     def entries(self) -> Sequence[EntryInfo]:
         with self._mutex:
@@ -82,3 +82,7 @@ class MemoryBackend:
         with self._mutex:
             self._require()
             return self._saved.pop((service, username), None) is not None
+
+
+def _scheme(text: str) -> Scheme:
+    return "bearer" if text == "bearer" else "basic"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from store.agent import protocol as p
 from store.agent.core import AgentCore, is_slow
-from tests.store.agent.fakes import PASSPHRASE, MemoryBackend
+from tests.store.agent.fakes import PASSPHRASE, MemoryStore
 
 ENTRIES: dict[tuple[str, str | None], tuple[str, str]] = {
     ("https://h/", "alice"): ("basic", "pw-a"),
@@ -12,13 +12,13 @@ ENTRIES: dict[tuple[str, str | None], tuple[str, str]] = {
 
 
 def key_file_core() -> AgentCore:
-    core = AgentCore(MemoryBackend(ENTRIES))
+    core = AgentCore(MemoryStore(ENTRIES))
     core.start(0.0)
     return core
 
 
 def passphrase_core() -> AgentCore:
-    core = AgentCore(MemoryBackend(ENTRIES, passphrase=PASSPHRASE), idle=10, maximum=100)
+    core = AgentCore(MemoryStore(ENTRIES, passphrase=PASSPHRASE), idle=10, maximum=100)
     core.start(0.0)
     return core
 
@@ -63,7 +63,7 @@ def test_idle_timeout_locks_and_use_resets_it() -> None:
     assert core.tick(15.0) == 18.0  # reset by the use at 8.0
     assert core.handle(p.Get("https://h/", "alice"), 17.0).ok
     assert core.tick(28.0) is None  # idle since 17.0: locked
-    assert not core.backend.unlocked
+    assert not core.store.unlocked
     assert core.handle(p.Get("https://h/", "alice"), 28.0).status == p.LOCKED
 
 
@@ -83,7 +83,7 @@ def test_lock_and_key_file_unlock() -> None:
     assert core.handle(p.Unlock(), 2.0).ok
     assert core.handle(p.Get("https://h/", "alice"), 2.0).ok
     assert core.tick(10_000.0) is None  # key-file stores have no idle lock
-    assert core.backend.unlocked
+    assert core.store.unlocked
 
 
 def test_login_logout_list() -> None:

@@ -17,6 +17,7 @@ from store.agent import client
 from store.agent import protocol as p
 from store.agent.hardening import harden_process, is_dumpable
 from tests.store.agent.agentproc import agent_env, fake_agent_cmd, start, stop
+from tests.store.agent.answers import get_pair
 from tests.store.agent.fakes import PASSPHRASE
 
 SVC, USER, SECRET = "https://pypi.example.com/simple/", "alice", "s3cret-alice"
@@ -26,8 +27,8 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     sock = tmp_path / "agent-run" / "agent.sock"
     proc = start(tmp_path)
     try:
-        assert client.get(SVC, USER, path=str(sock)) == (USER, SECRET)
-        assert client.get("https://other.example.com/", path=str(sock)) == ("__token__", "tok-123")
+        assert get_pair(SVC, USER, path=str(sock)) == (USER, SECRET)
+        assert get_pair("https://other.example.com/", path=str(sock)) == ("__token__", "tok-123")
         assert (sock.stat().st_mode & 0o777) == 0o600
         assert (sock.parent.stat().st_mode & 0o777) == 0o700
         limits = Path(f"/proc/{proc.pid}/limits").read_text()
@@ -36,7 +37,7 @@ def test_serves_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         assert stop(proc) == 0
     assert not sock.exists()
-    assert client.get(SVC, USER, path=str(sock)) is client.NOT_RUNNING
+    assert get_pair(SVC, USER, path=str(sock)) is client.NOT_RUNNING
 
 
 def test_refuses_a_runtime_dir_with_group_or_other_bits(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_sighup_reloads_and_keeps_serving(tmp_path: Path) -> None:
     try:
         os.kill(proc.pid, signal.SIGHUP)
         for _ in range(3):
-            assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+            assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
         assert proc.poll() is None
     finally:
         stop(proc)
@@ -129,8 +130,8 @@ def test_socket_activation_with_systemd_socket_activate(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while not sock.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert client.get(SVC, USER, path=str(sock), timeout=20) == (USER, SECRET)
-        assert client.get(SVC, USER, path=str(sock)) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=str(sock), timeout=20) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=str(sock)) == (USER, SECRET)
         assert not (tmp_path / "unused").exists()
     finally:
         stop(proc)
@@ -140,19 +141,19 @@ def test_passphrase_unlock_idle_timeout_and_lock(tmp_path: Path) -> None:
     sock = str(tmp_path / "agent-run" / "agent.sock")
     proc = start(tmp_path, "--passphrase", "--idle", "0.5")
     try:
-        assert client.get(SVC, USER, path=sock) is None  # locked: nothing, quickly
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED  # quickly
         assert client.request(p.Status(), path=sock).data["locked"] is True
         assert client.request(p.Unlock("wrong"), path=sock).status == p.FAILED
         assert client.request(p.Unlock(PASSPHRASE), path=sock).ok
-        assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
         deadline = time.monotonic() + 20
         while client.request(p.Status(), path=sock).data["locked"] is False:
             assert time.monotonic() < deadline, "idle time-out never locked the store"
             time.sleep(0.1)
-        assert client.get(SVC, USER, path=sock) is None
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED
         assert client.request(p.Unlock(PASSPHRASE), path=sock).ok
         assert client.request(p.Lock(), path=sock).ok
-        assert client.get(SVC, USER, path=sock) is None
+        assert get_pair(SVC, USER, path=sock) is client.LOCKED
     finally:
         stop(proc)
 
@@ -165,7 +166,7 @@ def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Pat
 
     def hammer() -> None:
         while not stop_flag.is_set():
-            results.append(client.get(SVC, USER, timeout=2.0, path=sock))
+            results.append(get_pair(SVC, USER, timeout=2.0, path=sock))
 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for t in threads:
@@ -186,6 +187,59 @@ def test_sigkill_under_load_clients_fall_back_and_a_restart_serves(tmp_path: Pat
     assert Path(sock).exists()  # the stale socket a SIGKILL leaves behind
     proc = start(tmp_path)
     try:
-        assert client.get(SVC, USER, path=sock) == (USER, SECRET)
+        assert get_pair(SVC, USER, path=sock) == (USER, SECRET)
     finally:
         stop(proc)
+
+
+def test_out_of_descriptors_the_agent_rests_logs_once_and_keeps_serving(tmp_path: Path) -> None:
+    # RLIMIT_NOFILE low enough that a crowd of silent clients exhausts it: accept() fails
+    # with EMFILE while the listener stays readable. The agent must not spin (a line per
+    # failure, 100 % CPU), and must answer a real lookup once descriptors free up.
+    import resource
+
+    sock = tmp_path / "agent-run" / "agent.sock"
+    log = tmp_path / "agent.log"
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard))
+
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            fake_agent_cmd(sock, "--timeout", "3"),
+            env=agent_env(tmp_path),
+            stderr=out,
+            preexec_fn=low_limit,
+        )
+    silent: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(60):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                s.connect(str(sock))
+            except (BlockingIOError, OSError):
+                s.close()
+                continue
+            silent.append(s)
+        time.sleep(2.0)  # the window in which the old loop logged a line per spin
+        failures = log.read_text(errors="replace").count("accept failed")
+        assert 1 <= failures <= 5, f"{failures} 'accept failed' lines"
+        for s in silent:
+            s.close()
+        answer: object = None
+        for _ in range(100):
+            answer = get_pair(SVC, USER, path=str(sock), timeout=1.0)
+            if answer == (USER, SECRET):
+                break
+            time.sleep(0.1)
+        assert answer == (USER, SECRET)
+        assert proc.poll() is None
+    finally:
+        for s in silent:
+            s.close()
+        assert stop(proc) == 0

@@ -12,8 +12,11 @@ from pathlib import Path
 from store.agent import client
 from store.agent import protocol as p
 from store.dirs import resolve_dirs
+from store.model import Ambiguous
 from store.vault import Vault
 from tests.store.agent.agentproc import agent_env, stop, wait_until_serving
+from tests.store.agent.answers import get_pair
+from tests.store.reading import read_credential
 
 SVC = "https://pypi.example.com/api/pypi"
 
@@ -40,20 +43,20 @@ def test_lookups_follow_cli_writes_and_survive_an_unreadable_key(tmp_path: Path)
     v.login(SVC, "alice", "pw-alice")
     proc, sock = start_real(tmp_path)
     try:
-        assert client.get(SVC + "/simple/", "alice", path=sock) == ("alice", "pw-alice")
-        assert client.get(SVC + "/simple/", path=sock) == ("alice", "pw-alice")
+        assert get_pair(SVC + "/simple/", "alice", path=sock) == ("alice", "pw-alice")
+        assert get_pair(SVC + "/simple/", path=sock) == ("alice", "pw-alice")
         # Another process writes: the agent sees it before answering.
         v.login(SVC, "bob", "pw-bob")
-        assert client.get(SVC + "/simple/", "bob", path=sock) == ("bob", "pw-bob")
-        assert client.get(SVC + "/simple/", path=sock) == client.Ambiguous(
+        assert get_pair(SVC + "/simple/", "bob", path=sock) == ("bob", "pw-bob")
+        assert get_pair(SVC + "/simple/", path=sock) == Ambiguous(
             SVC + "/simple/", ("alice", "bob")
         )
         v.logout(SVC, "bob")
-        assert client.get(SVC + "/simple/", "bob", path=sock) is None
+        assert get_pair(SVC + "/simple/", "bob", path=sock) is None
         # The agent answers from memory even when the key file cannot be read.
         key_file = resolve_dirs(agent_env(tmp_path)).key_file
         key_file.rename(key_file.with_name("key.away"))
-        assert client.get(SVC + "/simple/", "alice", path=sock) == ("alice", "pw-alice")
+        assert get_pair(SVC + "/simple/", "alice", path=sock) == ("alice", "pw-alice")
         status = client.request(p.Status(), path=sock).data
         assert status["entry_count"] == 1 and status["locked"] is False
     finally:
@@ -67,11 +70,11 @@ def test_login_logout_through_the_agent_and_lookup_right_after(tmp_path: Path) -
         for i in range(20):
             secret = f"pw-{i}"
             assert client.request(p.Login(SVC, "u", "basic", secret), path=sock).ok
-            assert client.get(SVC, "u", path=sock) == ("u", secret)
+            assert get_pair(SVC, "u", path=sock) == ("u", secret)
             assert client.request(p.Logout(SVC, "u"), path=sock).ok
-            assert client.get(SVC, "u", path=sock) is None
+            assert get_pair(SVC, "u", path=sock) is None
         # The file agrees with the agent.
-        assert vault(tmp_path).lookup(SVC, "u") is None
+        assert read_credential(vault(tmp_path), SVC, "u") is None
         assert client.request(p.Logout(SVC, "u"), path=sock).status == p.NOT_FOUND
     finally:
         stop(proc)
@@ -85,7 +88,7 @@ def test_concurrent_cli_writes_while_serving(tmp_path: Path) -> None:
 
     def reader() -> None:
         while not done.is_set():
-            got = client.get(SVC, "alice", path=sock)
+            got = get_pair(SVC, "alice", path=sock)
             if got != ("alice", "pw-alice"):
                 bad.append(got)
 
@@ -127,11 +130,11 @@ def test_passphrase_store_needs_unlock(tmp_path: Path) -> None:
     v.login(SVC, "alice", "pw-alice")
     proc, sock = start_real(tmp_path)
     try:
-        assert client.get(SVC, "alice", path=sock) is None
+        assert get_pair(SVC, "alice", path=sock) is client.LOCKED
         assert client.request(p.Status(), path=sock).data["locked"] is True
         assert client.request(p.Unlock("wrong"), path=sock).status == p.FAILED
         assert client.request(p.Unlock("correct horse"), path=sock).ok
-        assert client.get(SVC, "alice", path=sock) == ("alice", "pw-alice")
+        assert get_pair(SVC, "alice", path=sock) == ("alice", "pw-alice")
     finally:
         stop(proc)
 
@@ -161,10 +164,10 @@ def test_sigkill_leaves_the_store_intact_and_a_restart_serves(tmp_path: Path) ->
         stop_flag.set()
         writer.join(30)
         stop(proc)
-    assert client.get(SVC, "alice", path=sock) is client.NOT_RUNNING
-    assert vault(tmp_path).lookup(SVC, "alice") is not None  # parses and decrypts
+    assert get_pair(SVC, "alice", path=sock) is client.NOT_RUNNING
+    assert read_credential(vault(tmp_path), SVC, "alice") is not None  # parses and decrypts
     proc, sock = start_real(tmp_path)
     try:
-        assert client.get(SVC, "alice", path=sock) == ("alice", "pw-alice")
+        assert get_pair(SVC, "alice", path=sock) == ("alice", "pw-alice")
     finally:
         stop(proc)

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from store.agent import protocol as p
+from store.agent.cached_store import CachedStore
 from store.agent.core import AgentCore
 from store.agent.refresher import Refresher
-from store.agent.vault_backend import VaultBackend
+from store.agent.store_view import Found
 from store.dirs import Dirs
 from store.errors import KeyUnavailableError
 from store.refresh import entries
@@ -63,30 +64,30 @@ def login(dirs: Dirs, auth: Authority, clock: Clock, username: str = "ci") -> No
     entries.login(Vault(dirs), SVC, username, auth.spec(), now=clock())
 
 
-def agent(dirs: Dirs, clock: Clock) -> tuple[VaultBackend, Refresher]:
-    backend = VaultBackend(dirs)
-    backend.unlock(None)
-    return backend, Refresher(backend, rand=lambda: 0.5, wall=clock)
+def agent(dirs: Dirs, clock: Clock) -> tuple[CachedStore, Refresher]:
+    store = CachedStore(dirs)
+    store.unlock(None)
+    return store, Refresher(store, rand=lambda: 0.5, wall=clock)
 
 
-def served(backend: VaultBackend) -> str | None:
-    found = backend.get(SVC + "simple/pkg/", "ci")
-    return None if found is None else found.secret
+def served(store: CachedStore) -> str | None:
+    found = store.get(SVC + "simple/pkg/", "ci")
+    return found.secret if isinstance(found, Found) else None
 
 
 def test_refreshes_at_three_quarters_and_rides_out_an_outage(
     dirs: Dirs, auth: Authority, clock: Clock
 ) -> None:
     login(dirs, auth, clock)
-    backend, refresher = agent(dirs, clock)
-    first = served(backend)
+    store, refresher = agent(dirs, clock)
+    first = served(store)
     wake = refresher.step()
     assert wake == clock() + timedelta(seconds=75)  # rand 0.5: no jitter
     assert auth.count() == 1
 
     clock.to(wake)
     wake = refresher.step()
-    second = served(backend)
+    second = served(store)
     assert auth.count() == 2 and second != first and second in auth.issued
     assert wake is not None and wake > clock() + timedelta(seconds=70)
 
@@ -95,23 +96,23 @@ def test_refreshes_at_three_quarters_and_rides_out_an_outage(
     for mode in (FAIL_500, GARBAGE, FAIL_500):
         auth.mode = mode
         retry = refresher.step()
-        assert served(backend) == second
+        assert served(store) == second
         state = refresher.known(KEY)
         assert state is not None and state.failures >= 1 and state.last_error
         assert retry is not None and clock() < retry <= clock() + timedelta(seconds=100 / 16)
         clock.to(retry)
-    info = next(e for e in backend.entries() if e.username == "ci")
+    info = next(e for e in store.entries() if e.username == "ci")
     assert info.failures == 3 and info.last_error and "oauth2 provider" in info.last_error
     assert "HTTP 500" in info.last_error
     assert CLIENT_SECRET not in info.last_error
 
     auth.mode = OK
     refresher.step()
-    third = served(backend)
+    third = served(store)
     assert third not in (first, second) and auth.count() == 3
     state = refresher.known(KEY)
     assert state is not None and state.failures == 0 and state.last_error is None
-    info = next(e for e in backend.entries() if e.username == "ci")
+    info = next(e for e in store.entries() if e.username == "ci")
     assert info.failures == 0 and info.last_error is None
 
 
@@ -148,15 +149,15 @@ def test_a_locked_store_is_not_refreshed_until_unlocked(
     dirs: Dirs, auth: Authority, clock: Clock
 ) -> None:
     login(dirs, auth, clock)
-    backend, refresher = agent(dirs, clock)
+    store, refresher = agent(dirs, clock)
     wake = refresher.step()
     assert wake is not None
-    backend.lock()
+    store.lock()
     clock.to(wake + timedelta(seconds=1))
     assert refresher.step() is None and auth.count() == 1
     with pytest.raises(KeyUnavailableError, match="locked"):
         refresher.refresh_now(None, None)
-    backend.unlock(None)
+    store.unlock(None)
     refresher.step()
     assert auth.count() == 2
 
@@ -164,9 +165,9 @@ def test_a_locked_store_is_not_refreshed_until_unlocked(
 def test_refresh_request_forces_one_entry_or_all(dirs: Dirs, auth: Authority, clock: Clock) -> None:
     login(dirs, auth, clock)
     login(dirs, auth, clock, username="other")
-    backend = VaultBackend(dirs)
-    refresher = Refresher(backend, rand=lambda: 0.5, wall=clock)
-    core = AgentCore(backend, refresher=refresher)
+    store = CachedStore(dirs)
+    refresher = Refresher(store, rand=lambda: 0.5, wall=clock)
+    core = AgentCore(store, refresher=refresher)
     core.start(0.0)
     assert core.try_fast(p.Refresh(), 0.0) is None  # never on the event loop
     reply = core.handle(p.Refresh("https://pypi.example.com/simple/", "ci"), 0.0)
@@ -190,8 +191,8 @@ def test_refresh_request_forces_one_entry_or_all(dirs: Dirs, auth: Authority, cl
 
 def test_a_lookup_never_gets_an_expired_token(dirs: Dirs, auth: Authority, clock: Clock) -> None:
     login(dirs, auth, clock)
-    backend, refresher = agent(dirs, clock)
-    core = AgentCore(backend, refresher=refresher)
+    store, refresher = agent(dirs, clock)
+    core = AgentCore(store, refresher=refresher)
     core.start(0.0)
     get = p.Get(SVC + "simple/pkg/", "ci")
     first = core.try_fast(get, 0.0)

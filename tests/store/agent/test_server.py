@@ -13,9 +13,10 @@ from pathlib import Path
 from store.agent import client
 from store.agent import protocol as p
 from store.agent.core import AgentCore
-from store.agent.server import Server, serve_in_thread
-from tests.store.agent.conftest import ENTRIES, Running, start_server
-from tests.store.agent.fakes import MemoryBackend
+from store.agent.server import Server
+from tests.store.agent.answers import get_pair
+from tests.store.agent.conftest import ENTRIES, Running, serve_in_thread, start_server
+from tests.store.agent.fakes import MemoryStore
 
 
 def raw(path: str, payload: bytes, *, shut: bool = False, timeout: float = 5.0) -> bytes:
@@ -34,18 +35,18 @@ def raw(path: str, payload: bytes, *, shut: bool = False, timeout: float = 5.0) 
 
 
 def test_get_with_and_without_username(agent: Running) -> None:
-    assert client.get("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
-    assert client.get("https://t/", path=agent.sock) == ("__token__", "tok")
-    assert client.get("https://nothing/", "x", path=agent.sock) is None
+    assert get_pair("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
+    assert get_pair("https://t/", path=agent.sock) == ("__token__", "tok")
+    assert get_pair("https://nothing/", "x", path=agent.sock) is None
 
 
 def test_no_agent_means_not_running(tmp_path: Path) -> None:
-    assert client.get("https://h/", "alice", path=str(tmp_path / "none.sock")) is client.NOT_RUNNING
+    assert get_pair("https://h/", "alice", path=str(tmp_path / "none.sock")) is client.NOT_RUNNING
     stale = tmp_path / "stale.sock"
     s = socket.socket(socket.AF_UNIX)
     s.bind(str(stale))
     s.close()  # a socket file nobody listens on: what a SIGKILLed agent leaves
-    assert client.get("https://h/", "alice", path=str(stale)) is client.NOT_RUNNING
+    assert get_pair("https://h/", "alice", path=str(stale)) is client.NOT_RUNNING
 
 
 def test_request_reports_status(agent: Running) -> None:
@@ -63,7 +64,7 @@ def test_junk_gets_an_error_and_others_keep_working(agent: Running) -> None:
     assert p.decode_reply(raw(agent.sock, p.HEADER.pack(p.MAGIC, 1, 3) + b"\xff\x00{")).status == (
         p.INVALID
     )
-    assert client.get("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
+    assert get_pair("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
     assert agent.server.stats.bad == 3
 
 
@@ -95,7 +96,7 @@ def test_slow_and_silent_clients_neither_stall_others_nor_linger(agent: Running)
         slow.append(s)
     try:
         for _ in range(20):
-            assert client.get("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
+            assert get_pair("https://h/", "alice", path=agent.sock) == ("alice", "pw-a")
         for s in slow:  # the server drops each at its deadline
             s.settimeout(10)
             assert s.recv(100) == b""
@@ -130,7 +131,7 @@ def test_connection_limit_evicts_the_oldest(tmp_path: Path) -> None:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(running.sock)
             idle.append(s)
-        assert client.get("https://h/", "alice", path=running.sock) == ("alice", "pw-a")
+        assert get_pair("https://h/", "alice", path=running.sock) == ("alice", "pw-a")
         assert running.server.stats.evicted >= 12
         for s in idle:
             s.close()
@@ -142,7 +143,7 @@ def test_many_concurrent_clients(agent: Running) -> None:
     def worker(n: int) -> None:
         for i in range(50):
             svc, user = ("https://h/", "alice") if (n + i) % 2 else ("https://t/", None)
-            got = client.get(svc, user, path=agent.sock)
+            got = get_pair(svc, user, path=agent.sock)
             if got not in (("alice", "pw-a"), ("__token__", "tok")):
                 errors.append(got)
 
@@ -154,7 +155,7 @@ def test_many_concurrent_clients(agent: Running) -> None:
     assert errors == []
 
 
-class BlockingLogin(MemoryBackend):
+class BlockingLogin(MemoryStore):
     def __init__(self) -> None:
         super().__init__(ENTRIES)
         self.entered = threading.Event()
@@ -179,11 +180,11 @@ def test_a_slow_write_does_not_delay_lookups(tmp_path: Path) -> None:
         )
         writer.start()
         assert backend.entered.wait(10)
-        assert client.get("https://h/", "alice", path=running.sock) == ("alice", "pw-a")
+        assert get_pair("https://h/", "alice", path=running.sock) == ("alice", "pw-a")
         backend.release.set()
         writer.join(10)
         assert result[0].ok
-        assert client.get("https://n/", "c", path=running.sock) == ("c", "pw")
+        assert get_pair("https://n/", "c", path=running.sock) == ("c", "pw")
 
 
 def _as_nobody_in_child(fn: object, args: Sequence[object]) -> int:
@@ -225,14 +226,14 @@ def test_another_uid_is_refused_even_with_a_world_writable_socket() -> None:
         listener.bind(str(path))
         listener.listen(16)
         path.chmod(0o777)
-        core = AgentCore(MemoryBackend(ENTRIES))
+        core = AgentCore(MemoryStore(ENTRIES))
         core.start(0.0)
         server = Server(core, [listener])
         thread = serve_in_thread(server)
         try:
             assert _as_nobody_in_child(_nobody_client, [str(path)]) == 0
             assert server.stats.refused == 1
-            assert client.get("https://h/", "alice", path=str(path)) == ("alice", "pw-a")
+            assert get_pair("https://h/", "alice", path=str(path)) == ("alice", "pw-a")
         finally:
             server.stop()
             thread.join(10)
@@ -270,7 +271,7 @@ def test_client_refuses_an_agent_run_by_another_uid() -> None:
             finally:
                 os._exit(code)
         assert os.read(ready_r, 1) == b"x"
-        assert client.get("https://h/", "alice", path=path) is client.NOT_RUNNING
+        assert get_pair("https://h/", "alice", path=path) is client.NOT_RUNNING
         os.waitpid(pid, 0)
     finally:
         os.close(ready_r)

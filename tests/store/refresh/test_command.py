@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -91,13 +94,15 @@ def test_real_command_json(tmp_path: Path) -> None:
     assert tok.secret == "j" and tok.expires_at == T0 + timedelta(seconds=30)
 
 
-def test_failing_command_reports_status_and_last_stderr_line() -> None:
+def test_failing_command_reports_its_status_not_its_stderr() -> None:
+    # Its stderr is the provider's text: an echoing helper would put a secret there.
     spec = run(
         f'{PY} -c \'import sys; print("hint", file=sys.stderr); '
-        f'print("denied: no login", file=sys.stderr); sys.exit(3)\''
+        f'print("denied: secret-s3cr3t", file=sys.stderr); sys.exit(3)\''
     )
-    with pytest.raises(TokenFetchError, match=r"exited with status 3: denied: no login"):
+    with pytest.raises(TokenFetchError, match=r"exited with status 3; run it by hand") as info:
         fetch_token(spec, FetchContext(now=T0))
+    assert "s3cr3t" not in str(info.value)
 
 
 def test_missing_program() -> None:
@@ -135,3 +140,75 @@ def test_the_secret_never_reaches_the_message(tmp_path: Path) -> None:
     with pytest.raises(TokenFetchError) as info:
         fetch_token(spec, FetchContext(now=T0))
     assert "tok-secret" not in str(info.value)
+
+
+def test_runs_from_the_root_not_the_callers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = run(f"{PY} -c 'import os; print(os.getcwd())'")
+    assert fetch_token(spec, FetchContext(now=T0)).secret == "/"
+
+
+def test_a_relative_program_path_is_refused() -> None:
+    with pytest.raises(ProviderConfigError, match="relative path"):
+        fetch_token(run("./mint-token --fast"), FetchContext(now=T0))
+
+
+def test_a_relative_path_entry_does_not_find_a_program_in_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = tmp_path / "mint-token-xyz"
+    planted.write_text("#!/bin/sh\necho planted-token\n")
+    planted.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f".:{os.environ['PATH']}")
+    with pytest.raises(TokenFetchError, match="not found"):
+        fetch_token(run("mint-token-xyz"), FetchContext(now=T0))
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs, allowing a moment for a SIGKILL sent to land."""
+    for _ in range(50):
+        if not _running(pid):
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_a_timed_out_command_is_killed_with_its_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = f"sleep 60 >/dev/null 2>&1 & echo $! > {shlex.quote(str(pidfile))}; wait"
+    spec = run(f"/bin/sh -c {shlex.quote(script)}", timeout="1")
+    with pytest.raises(TokenFetchError, match="did not finish"):
+        fetch_token(spec, FetchContext(now=T0))
+    child = int(pidfile.read_text())
+    try:
+        assert not _alive(child), "the command's child outlived the time-out"
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_child_holding_stdout_does_not_outlast_the_timeout(tmp_path: Path) -> None:
+    # The command exits at once but leaves a child writing to (holding) its stdout.
+    pidfile = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {shlex.quote(str(pidfile))}"
+    spec = run(f"/bin/sh -c {shlex.quote(script)}", timeout="1")
+    with pytest.raises(TokenFetchError, match="did not finish"):
+        fetch_token(spec, FetchContext(now=T0))
+    assert not _alive(int(pidfile.read_text()))
+
+
+def test_output_is_capped() -> None:
+    spec = run(f"{PY} -c 'import sys; sys.stdout.write(\"x\" * (20 * 1024 * 1024))'")
+    with pytest.raises(TokenFetchError, match="printed more than 64 KiB"):
+        fetch_token(spec, FetchContext(now=T0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -82,7 +83,7 @@ def test_refused_credentials_name_the_error_not_the_secret(endpoint: Loopback) -
     with pytest.raises(TokenFetchError) as info:
         fetch_token(spec(endpoint, secret="wrong-secret-value"), FetchContext(now=T0))
     message = str(info.value)
-    assert "invalid_client: bad secret" in message
+    assert "HTTP 401, invalid_client" in message
     assert "wrong-secret-value" not in message and SECRET not in message
     assert message.startswith("oauth2 provider: ")
 
@@ -139,9 +140,22 @@ def test_expires_in_missing_falls_back_to_ttl() -> None:
         ({"token-url": "https://idp.example/token"}, "s", "'client-id' is missing"),
         ({"token-url": "https://idp.example/token", "client-id": "c"}, None, "secret is missing"),
         (
-            {"token-url": "https://u:pw@idp.example/t?k=v", "client-id": "c", "auth-method": "x"},
+            {"token-url": "https://idp.example/t?k=v", "client-id": "c", "auth-method": "x"},
             "s",
             "auth-method",
+        ),
+        # Secrets in the URL: it is stored in clear and shown by status.
+        ({"token-url": "https://u:pw@idp.example/t", "client-id": "c"}, "s", "user name or pass"),
+        ({"token-url": "https://pw@idp.example/t", "client-id": "c"}, "s", "user name or pass"),
+        (
+            {"token-url": "https://idp.example/t?client_secret=pw@", "client-id": "c"},
+            "s",
+            r"secret in its query \(client_secret\)",
+        ),
+        (
+            {"token-url": "https://idp.example/t?a=1&API_KEY=pw@", "client-id": "c"},
+            "s",
+            r"secret in its query \(api_key\)",
         ),
     ],
 )
@@ -176,3 +190,42 @@ def test_https_token_endpoint_with_company_ca_and_client_certificate(
         monkeypatch.setenv("SSL_CLIENT_CERT", str(client_pem))
         tok = fetch_token(spec(server), FetchContext(now=T0))
         assert tok.secret.startswith("at-")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An endpoint that echoes what it was sent, in the description or as the "code".
+        {"error": "invalid_client", "error_description": f"bad secret {SECRET}"},
+        {"error": f"invalid_client {SECRET}"},
+        {"error": "invalid_client\x1b[2J\nFAKE: all good"},
+    ],
+)
+def test_the_endpoints_own_text_is_not_kept(body: dict[str, str]) -> None:
+    with (
+        serve(lambda request: Reply.json(body, 401)) as server,
+        pytest.raises(TokenFetchError) as info,
+    ):
+        fetch_token(spec(server), FetchContext(now=T0))
+    message = str(info.value)
+    assert SECRET not in message and "s3cret" not in message
+    assert "\x1b" not in message and "\n" not in message and "FAKE" not in message
+    assert "HTTP 401" in message
+
+
+def test_httpx_request_log_never_shows_the_full_token_url(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def endpoint(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "at", "expires_in": 60})
+
+    caplog.set_level(logging.DEBUG)
+    url = "https://idp.example/oauth/token?tenant=t-private-42"
+    with httpx.Client(transport=httpx.MockTransport(endpoint)) as client:
+        settings = {"token-url": url, "client-id": "c"}
+        oauth = ProviderSpec.build("oauth2", settings, {"client-secret": "s"})
+        assert fetch_token(oauth, FetchContext(now=T0, http_client=client)).secret == "at"
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("httpx")]
+    assert logged, "httpx logged no request: the check would be empty"
+    assert all("t-private-42" not in line for line in logged)
+    assert any("https://idp.example/oauth/token" in line for line in logged)

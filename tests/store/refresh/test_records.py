@@ -102,3 +102,13 @@ def test_state_from_fields_tolerates_damaged_history() -> None:
     assert state_from_fields({}, None, None).token is None
     assert parse_time("2030-01-01T12:00:00") is None  # no zone: not RFC 3339
     assert parse_time("2030-01-01T12:00:00+02:00") == T0 - timedelta(hours=2)
+
+
+def test_a_raw_last_error_from_an_older_file_is_shown_as_one_clean_line() -> None:
+    from store.refresh.state import state_from_fields
+
+    raw = "denied\n\x1b[31mFAKE: refreshed ok\r" + "z" * 900
+    state = state_from_fields({"last-error": raw}, None, None)
+    assert state.last_error is not None
+    assert "\n" not in state.last_error and "\x1b" not in state.last_error
+    assert "\r" not in state.last_error and len(state.last_error) <= 300

@@ -126,3 +126,36 @@ def test_first_token_rejects_an_expired_answer() -> None:
         first_token(SPEC, now=T0, fetcher=stale)
     good = first_token(SPEC, now=T0, fetcher=Endpoint(timedelta(hours=1), T0, T0))
     assert good.is_valid(T0)
+
+
+def test_a_provider_echoing_secrets_leaves_none_in_the_state_or_the_error() -> None:
+    # A hostile or echoing provider quotes the client secret (and its base64) and the current
+    # token in its error; what is kept for `status` and shown has none of them.
+    import base64
+
+    client_secret = "client-s3cret-value"
+    current = "tok-current-0123"
+    spec = ProviderSpec.build(
+        "oauth2",
+        {"token-url": "https://idp.example/t", "client-id": "c"},
+        {"client-secret": client_secret},
+    )
+    b64 = base64.b64encode(f"c:{client_secret}".encode()).decode()
+
+    def echo(spec: ProviderSpec, ctx: FetchContext) -> Token:
+        raise TokenFetchError(
+            spec.provider,
+            f"denied {client_secret} / {base64.b64encode(client_secret.encode()).decode()} / "
+            f"Authorization: Basic {b64} / {current}\n\x1b[2Jforged line",
+        )
+
+    state = RefreshState(token=Token(current, T0 + timedelta(seconds=10), T0))
+    out = refresh(state, spec, now=T0, reason=Reason.FORCE, rand=lambda: 0.5, fetcher=echo)
+    assert out.error is not None and out.state.last_error is not None
+    for text in (out.state.last_error, str(out.error)):
+        assert client_secret not in text and current not in text and b64 not in text
+        assert "\n" not in text and "\x1b" not in text
+        assert text.startswith("oauth2 provider: denied")
+    with pytest.raises(TokenFetchError) as info:
+        first_token(spec, now=T0, fetcher=echo)
+    assert client_secret not in str(info.value) and b64 not in str(info.value)

@@ -1,7 +1,7 @@
-"""What the agent needs from the store: a small Protocol, so the server is testable on a fake.
+"""The agent's view of the store: a small Protocol, so the server is testable on a fake.
 
 The real implementation, over :mod:`store.vault`, is
-:class:`store.agent.vault_backend.VaultBackend`.
+:class:`store.agent.cached_store.CachedStore`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from store.listing import EntryInfo
+from store.model import Ambiguous, Scheme
+
 
 @dataclass(frozen=True, slots=True)
 class Found:
@@ -18,7 +21,7 @@ class Found:
 
     service: str
     username: str | None
-    scheme: str
+    scheme: Scheme
     secret: str = field(repr=False)
     # For entries with a token provider: when the token expires and when it was obtained, so
     # the agent can refuse to hand out an expired token and refresh first.
@@ -27,31 +30,13 @@ class Found:
     issued_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EntryInfo:
-    """One entry as `list` and `status` show it: never the secret."""
-
-    service: str
-    username: str | None
-    scheme: str
-    expires_at: str | None = None  # RFC 3339, set by token refresh
-    refresh: str | None = None  # refresh provider kind, if any
-    refreshed_at: str | None = None  # last successful refresh (RFC 3339)
-    last_error: str | None = None  # why the last attempt failed, if it did (one line)
-    failures: int = 0  # failed attempts since the last success
-    next_refresh: str | None = None  # the agent's next planned attempt (RFC 3339)
-    last_attempt: str | None = None  # the agent's last attempt, this run (RFC 3339)
-    kind: str = "index"  # "keyring" for a plain keyring name (`keyring set myapp alice`)
-    has_secret: bool = True  # False for a username-only entry
-
-
-class Backend(Protocol):
+class StoreView(Protocol):
     """The store as the agent sees it.
 
     Methods may be called from two threads: lookups from the server loop, writes and unlocks
     from one worker thread; an implementation keeps its state consistent across them. Errors
-    are :class:`store.errors.StoreError` subclasses (AmbiguousCredentialError,
-    KeyUnavailableError, InvalidServiceError, StoreFileError).
+    are :class:`store.errors.StoreError` subclasses (KeyUnavailableError, InvalidServiceError,
+    StoreFileError).
     """
 
     @property
@@ -73,8 +58,9 @@ class Backend(Protocol):
         """Forget the data key and every decrypted secret."""
         ...
 
-    def get(self, service: str, username: str | None) -> Found | None:
-        """Lookup with uv's rules, after picking up changes other processes made to the file."""
+    def get(self, service: str, username: str | None) -> Found | Ambiguous | None:
+        """Lookup with :func:`store.lookup.find`'s rules, after picking up changes other
+        processes made to the file."""
         ...
 
     def entries(self) -> Sequence[EntryInfo]: ...

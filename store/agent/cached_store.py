@@ -1,4 +1,4 @@
-"""The agent's store backend over :class:`store.vault.Vault`.
+"""The agent's store: :class:`store.vault.Vault` with the key unlocked and the file cached.
 
 Holds the unwrapped data key (inside its Vault) and a parsed snapshot of the file. Before each
 lookup it stats the file (inode, size, mtime_ns, ctime_ns); a different signature -- another
@@ -15,19 +15,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from store import codec, files
-from store.agent.backend import EntryInfo, Found
+from store import codec, files, lookup
+from store.agent.store_view import Found
 from store.dirs import Dirs
-from store.errors import (
-    AmbiguousCredentialError,
-    InvalidServiceError,
-    KeyUnavailableError,
-    StoreFileError,
-)
-from store.model import Credential, Document, Entry
-from store.refresh.state import RefreshState, format_time, state_from_fields
+from store.errors import InvalidServiceError, KeyUnavailableError, StoreFileError
+from store.listing import EntryInfo, entry_info
+from store.model import SCHEMES, Ambiguous, Credential, Document, Entry, entry_key
+from store.refresh.state import RefreshState, stored_state
 from store.vault import Vault
 
 Signature = tuple[int, int, int, int]
@@ -44,7 +39,9 @@ class _Snapshot:
     )
 
 
-class VaultBackend:
+class CachedStore:
+    """The real :class:`~store.agent.store_view.StoreView`."""
+
     def __init__(self, dirs: Dirs) -> None:
         self.dirs = dirs
         self._vault: Vault | None = None
@@ -162,17 +159,13 @@ class VaultBackend:
             snapshot.revealed[key] = cred
         return cred
 
-    def get(self, service: str, username: str | None) -> Found | None:
-        # The same rules as the keyring backend's file fallback (store.lookup): index URLs,
-        # host forms, plain names; an ambiguous username-less lookup answers nothing.
-        from store import lookup
-
+    def get(self, service: str, username: str | None) -> Found | Ambiguous | None:
+        # The rules every reader of the store uses (store.lookup): index URLs, host forms,
+        # plain names; an ambiguous username-less lookup is answered with the usernames.
         vault, snapshot = self._current()
         entry = lookup.find(snapshot.doc.entries, service, username)
-        if isinstance(entry, lookup.Ambiguous):
-            raise AmbiguousCredentialError(entry.service, entry.usernames)
-        if entry is None:
-            return None
+        if entry is None or isinstance(entry, Ambiguous):
+            return entry
         cred = self._reveal(vault, snapshot, entry)
         if cred.secret is None:
             return None
@@ -199,9 +192,7 @@ class VaultBackend:
         except KeyUnavailableError:
             return None
         states = {
-            (e.service, e.username): stored_state(e)
-            for e in snapshot.doc.entries
-            if e.refresh and not e.plain
+            entry_key(e): stored_state(e) for e in snapshot.doc.entries if e.refresh and not e.plain
         }
         return vault, states
 
@@ -217,7 +208,7 @@ class VaultBackend:
 
     def login(self, service: str, username: str | None, scheme: str, secret: str) -> None:
         vault, _ = self._current()
-        if scheme not in ("basic", "bearer"):
+        if scheme not in SCHEMES:
             raise InvalidServiceError(f"unknown scheme {scheme!r}; use basic or bearer")
         vault.login(service, username, secret, "bearer" if scheme == "bearer" else "basic")
 
@@ -230,47 +221,3 @@ class VaultBackend:
         except NotFoundError:
             return False
         return True
-
-
-def stored_state(entry: Entry) -> RefreshState:
-    """An entry's refresh history as the store keeps it; the secret is a placeholder."""
-    return state_from_fields(
-        dict(entry.refresh), "-" if entry.secret is not None else None, entry.expires_at
-    )
-
-
-def entry_info(entry: Entry) -> EntryInfo:
-    """What `list` and `status` show of an entry (no secret, no provider setting)."""
-    kind = "keyring" if entry.plain else "index"
-    has_secret = entry.secret is not None
-    if not entry.refresh:
-        return EntryInfo(
-            entry.service,
-            entry.username,
-            entry.scheme,
-            _time(entry.expires_at),
-            kind=kind,
-            has_secret=has_secret,
-        )
-    fields = dict(entry.refresh)
-    state = stored_state(entry)
-    return EntryInfo(
-        entry.service,
-        entry.username,
-        entry.scheme,
-        _time(entry.expires_at),
-        fields.get("provider"),
-        refreshed_at=_time(state.last_success),
-        last_error=state.last_error,
-        failures=state.failures,
-        kind=kind,
-        has_secret=has_secret,
-    )
-
-
-def _time(moment: datetime | None) -> str | None:
-    return format_time(moment) if moment is not None else None
-
-
-def open_backend(dirs: Dirs) -> VaultBackend:
-    return VaultBackend(dirs)
