@@ -133,6 +133,8 @@ def print_entries(rows: Sequence[dict[str, Any]], *, as_json: bool) -> int:
         json.dump(list(rows), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    from store.redaction import printable  # names from the store: no terminal escapes
+
     for row in rows:
         extra = (
             f"  (keyring name, {row['scheme']})"
@@ -141,7 +143,7 @@ def print_entries(rows: Sequence[dict[str, Any]], *, as_json: bool) -> int:
         )
         if row["expires_at"]:
             extra += f"  expires {row['expires_at']}"
-        print(f"{row['username'] or '-':<24} {row['service']}{extra}", file=sys.stderr)
+        print(printable(f"{row['username'] or '-':<24} {row['service']}{extra}"), file=sys.stderr)
     return 0
 
 
