@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 # Order here is the order of `idx-auth --help`.
-COMMAND_GROUPS = ("auth", "refresh", "agent", "run", "resolve", "setup", "doctor")
+COMMAND_GROUPS = ("auth", "refresh", "agent", "run", "resolve", "audit", "setup", "doctor")
 
 # Which group registers each command, so a run can import just that one;
 # tests/keyring_idx/cli/test_main.py keeps this in step with the groups' register().
@@ -45,6 +45,7 @@ COMMANDS = {
     "run": "run",
     "env": "run",
     "resolve": "resolve",
+    "audit": "audit",
     "setup": "setup",
     "doctor": "doctor",
 }

@@ -14,8 +14,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="Resolve requirements against uv's configured indexes, with uv's rules",
         description=(
             "Resolve requirements (default: the project's dependencies) against the indexes "
-            "uv would use, with the same credentials, and show which index served each one. "
-            "Transitive dependencies are not resolved."
+            "uv would use, with the same credentials, and show which index served each one, "
+            "for the whole dependency graph (--no-deps: the requirements alone). "
+            "-o pylock.toml writes a PEP 751 lock that uv and pip install."
         ),
     )
     p.add_argument("requirements", nargs="*", metavar="REQUIREMENT")
@@ -40,6 +41,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=[],
         metavar="HOST[:PORT]",
         help="skip TLS verification for this host",
+    )
+    p.add_argument(
+        "--no-deps", action="store_true", help="resolve the requirements alone, not what they need"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="pylock.toml", help="write a PEP 751 lock of the whole graph"
+    )
+    p.add_argument(
+        "--no-build",
+        action="store_true",
+        help="never build an sdist for its metadata; a dynamic sdist is an error",
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="machine-readable output on stdout")

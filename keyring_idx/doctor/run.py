@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from keyring_idx.doctor import gather, index_checks, keyring_cmd, local_checks, network
+from keyring_idx.doctor.audit_check import check_audit
 from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
 from keyring_idx.doctor.index_checks import known_username
 from keyring_idx.doctor.model import OURS, Check, IndexFacts
@@ -108,5 +109,6 @@ def _probes(
             )
         checks.append(index_checks.check_strategy(settings.strategy))
         found, checked, pinned = network.collisions(client, settings, names)
-    checks += index_checks.check_confusion(found, checked, pinned, settings.strategy)
+        checks += index_checks.check_confusion(found, checked, pinned, settings.strategy)
+        checks += check_audit(client, settings, uv.project.dependencies)
     return checks

@@ -172,6 +172,23 @@ class IndexClient:
         is not parsed. ``idx-auth doctor`` uses it to test a credential."""
         return self._fetch(index, strip_userinfo(index.url), lambda _ct, _body, _url: ())
 
+    def download(self, index: Index, url: str, byte_range: str | None = None) -> httpx.Response:
+        """A file that ``index``'s page links (wheel, sdist, ``.metadata``), read whole, with
+        the credential that worked for the index's pages (sent to the index's origin only).
+        ``byte_range`` is a ``Range`` header value such as ``bytes=-65536``."""
+        with self._lock:
+            cred = self._found.get(index.url)
+        if cred is None and index.authenticate != "never":
+            eager = eager_credential(index, self._env)
+            cred = eager if eager is not None and eager.complete else None
+        headers = {"Accept": "*/*"} | ({"Range": byte_range} if byte_range else {})
+        response, _, _ = self._get(url, index.url, cred, headers)
+        if response.status_code in (401, 403) and cred is None and index.authenticate == "auto":
+            found, _ = search(url, None, self._netrc, self._store)
+            if found is not None:
+                response, _, _ = self._get(url, index.url, found, headers)
+        return response
+
     def _flat_listing(self, index: Index) -> PageResult:
         with self._lock:
             lock = self._flat_locks.setdefault(index.url, threading.Lock())
@@ -245,11 +262,15 @@ class IndexClient:
         )
 
     def _get(
-        self, url: str, index_url: str, cred: Credential | None
+        self,
+        url: str,
+        index_url: str,
+        cred: Credential | None,
+        base_headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, str, list[str]]:
         refused: list[str] = []
         for _ in range(MAX_REDIRECTS + 1):
-            headers = {"Accept": ACCEPT}
+            headers = dict(base_headers or {"Accept": ACCEPT})
             if cred is not None:
                 why = may_send(url, strip_userinfo(index_url))
                 if why is None:

@@ -27,3 +27,10 @@ class MissingCredentialsError(ResolverError):
     """``authenticate = "always"`` and no credential source had anything for the index."""
 
     exit_code = 1
+
+
+class MetadataError(ResolverError):
+    """A distribution's metadata could not be had: a broken file, a hash mismatch, a failed
+    build, or a dynamic sdist with building switched off (``--no-build``)."""
+
+    exit_code = 1

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from keyring_idx.cli.base import CliError, emit_json, say
+from keyring_idx.resolver import graph_report, lock
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import CliOptions, build_settings
 from keyring_idx.resolver.config_files import read_layers, read_project
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
+from keyring_idx.resolver.graph import Graph, Pin
+from keyring_idx.resolver.graph_run import run_graph
+from keyring_idx.resolver.metadata import download_file
 from keyring_idx.resolver.report import explain, failures, table, to_json
 from keyring_idx.resolver.resolve import Result, resolve_all
-from keyring_idx.resolver.select import make_target
+from keyring_idx.resolver.select import Target, make_target
+from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
 from store.http import NetworkSettings
 
@@ -47,6 +55,10 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         where = project.path or project_dir
         raise CliError(f"nothing to resolve: no requirements given and none in {where}", 1)
     target = make_target(args.python_version, args.python_platform)
+    no_deps = getattr(args, "no_deps", False)
+    output = getattr(args, "output", None)
+    if output and no_deps:
+        raise CliError("-o/--output locks the whole graph; drop --no-deps")
     netrc_data, netrc_note = read_netrc(env)
     if netrc_note:
         say(f"idx-auth: {netrc_note}")
@@ -59,6 +71,20 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         netrc_data=netrc_data,
         insecure_hosts=settings.allow_insecure_host,
     ) as client:
+        if not no_deps:
+            graph = run_graph(
+                requirements,
+                settings,
+                target,
+                client,
+                no_build=getattr(args, "no_build", False),
+                workers=_workers(env),
+            )
+            if output and not graph.failures:
+                graph = dataclasses.replace(
+                    graph, pins=tuple(lock.with_hashes(graph.pins, _digest(client)))
+                )
+            return _finish_graph(args, graph, target, output, source)
         results = resolve_all(requirements, settings, target, client, workers=_workers(env))
     _print(args, results)
     problem = getattr(source, "problem", None)
@@ -68,6 +94,58 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
     for line in problems:
         say(f"idx-auth: cannot resolve {line}")
     return 1 if problems else 0
+
+
+def _digest(client: IndexClient) -> Callable[[Pin, DistFile], str]:
+    def digest(pin: Pin, file: DistFile) -> str:
+        return hashlib.sha256(download_file(client, pin.index, file)).hexdigest()
+
+    return digest
+
+
+def _finish_graph(
+    args: argparse.Namespace,
+    graph: Graph,
+    target: Target,
+    output: str | None,
+    source: CredentialSource,
+) -> int:
+    if args.json:
+        emit_json(graph_report.to_json(graph))
+    elif args.explain:
+        print(graph_report.explain(graph))
+    else:
+        print(graph_report.table(graph))
+    problem = getattr(source, "problem", None)
+    if problem:
+        say(f"idx-auth: note: {problem}")
+    for failure in graph.failures:
+        say(f"idx-auth: cannot resolve {failure.requirement}: {failure.reason}")
+    if graph.failures:
+        if output:
+            say(f"idx-auth: {output} not written: the graph did not resolve")
+        return 1
+    if output:
+        write_lock(Path(output), lock.dumps(graph.pins, target))
+        say(f"idx-auth: wrote {output} ({len(graph.pins)} packages)")
+    return 0
+
+
+def write_lock(path: Path, text: str) -> None:
+    """Atomically: a crash leaves the old lock or the new one."""
+    path = path.resolve()
+    if path.is_dir():
+        raise CliError(f"-o {path}: is a directory; name the lock file, e.g. pylock.toml")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"-o {path}: cannot write ({exc.strerror}); check the directory") from None
 
 
 def _workers(env: dict[str, str]) -> int:

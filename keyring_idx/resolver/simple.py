@@ -34,12 +34,31 @@ class DistFile:
     requires_python: str | None = None
     yanked: bool = False
     yanked_reason: str | None = None
+    # PEP 658/714: the index serves ``<url>.metadata``; its hashes (maybe none). None: it does not.
+    core_metadata: tuple[tuple[str, str], ...] | None = None
 
 
 def _yanked(value: Any) -> tuple[bool, str | None]:
     if isinstance(value, str):
         return True, value or None
     return bool(value), None
+
+
+def _json_metadata(entry: Mapping[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    value = entry.get("core-metadata", entry.get("data-dist-info-metadata"))
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+    return () if value is True else None
+
+
+def _html_metadata(attrs: Mapping[str, str | None]) -> tuple[tuple[str, str], ...] | None:
+    for key in ("data-core-metadata", "data-dist-info-metadata"):
+        if key in attrs:
+            value = attrs[key] or "true"
+            if value.lower() == "false":
+                return None
+            return _hashes_from_fragment(value)
+    return None
 
 
 def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
@@ -70,6 +89,7 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
                 requires_python=requires_python if isinstance(requires_python, str) else None,
                 yanked=yanked,
                 yanked_reason=reason,
+                core_metadata=_json_metadata(entry),
             )
         )
     return tuple(files)
@@ -180,6 +200,7 @@ def parse_html(body: bytes, page_url: str) -> tuple[DistFile, ...]:
                 requires_python=attrs.get("data-requires-python") or None,
                 yanked=yanked,
                 yanked_reason=reason,
+                core_metadata=_html_metadata(attrs),
             )
         )
     return tuple(files)

@@ -128,12 +128,14 @@ def test_all_fixed(
     assert probe["detail"].startswith("200 from " + server.url("private") + "/internal-lib/")
     confusion = checks["dependency-confusion"]
     assert confusion["verdict"] == "ok" and "(1 pinned)" in confusion["detail"]
+    graph_audit = checks["audit"]
+    assert graph_audit["verdict"] == "ok" and "2 packages over 2 indexes" in graph_audit["detail"]
     # The text form: one line per check and a summary, on stderr.
     assert main(["doctor", "--project", str(root)]) == 0
     out, err = capsys.readouterr()
     assert out == ""
     assert "ok    username[private]: uv knows user aws" in err
-    assert err.strip().splitlines()[-1] == "doctor: 0 fail, 1 warn, 10 ok"
+    assert err.strip().splitlines()[-1] == "doctor: 0 fail, 1 warn, 11 ok"
 
 
 def test_wrong_secret_is_a_401_with_our_credential(

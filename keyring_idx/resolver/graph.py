@@ -1,0 +1,523 @@
+"""The whole dependency graph: resolvelib backtracks, uv's rules decide what each package offers.
+
+Which index serves a package, and which of its files are usable, is the per-package code
+(:func:`~keyring_idx.resolver.resolve.resolve_one`, :mod:`~keyring_idx.resolver.select`): a
+package's offer is every usable version on the index (or, under the ``unsafe-*`` strategies,
+the indexes) that the per-package walk settles on. ``tool.uv.sources`` pins apply to the
+requirements given (the project's direct dependencies) only, as in uv: a pinned package's own
+dependencies are looked up in the search order.
+
+Pages and metadata are fetched ahead on a thread pool: a package's dependencies' pages as soon
+as its metadata is read, and the metadata of a package's preferred version as soon as its page
+is, while resolvelib works through the graph one decision at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, Resolver
+from resolvelib.resolvers import (
+    RequirementInformation,
+    ResolutionImpossible,
+    ResolutionTooDeep,
+)
+
+from keyring_idx.resolver.client import PageResult
+from keyring_idx.resolver.config import Index, Settings
+from keyring_idx.resolver.credentials import CredentialKind
+from keyring_idx.resolver.errors import MetadataError, ResolverError
+from keyring_idx.resolver.metadata import CoreMetadata
+from keyring_idx.resolver.resolve import (
+    PageFetcher,
+    Resolved,
+    Skipped,
+    Step,
+    Unresolved,
+    resolve_all,
+    resolve_one,
+)
+from keyring_idx.resolver.select import Candidate, Target, candidates, choose, prereleases_allowed
+from keyring_idx.resolver.simple import DistFile
+
+T = TypeVar("T")
+MAX_ROUNDS = 20_000
+DIRECT = "(direct)"  # required_by of a requirement given on the command line or the project
+
+
+class Once:
+    """Compute each key's value once, whichever thread asks first; the others wait for it."""
+
+    def __init__(self) -> None:
+        self._futures: dict[object, Future[object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: object, compute: Callable[[], T]) -> T:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = self._futures[key] = Future()
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        return future.result()  # type: ignore[return-value]
+
+    def started(self, key: object) -> bool:
+        with self._lock:
+            return key in self._futures
+
+
+class PageCache:
+    """A :class:`PageFetcher` that asks the network once per index and project in a run."""
+
+    def __init__(self, fetcher: PageFetcher) -> None:
+        self._fetcher = fetcher
+        self._once = Once()
+
+    def page(self, index: Index, name: NormalizedName) -> PageResult:
+        return self._once.get((index.url, name), lambda: self._fetcher.page(index, name))
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    name: NormalizedName
+    extras: frozenset[NormalizedName]
+    specifier: SpecifierSet
+    text: str
+    # resolvelib asks for these tens of thousands of times per resolution: computed once
+    key: str = field(init=False, compare=False)
+    spec: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
+        object.__setattr__(self, "spec", str(self.specifier))
+
+
+@dataclass(frozen=True, slots=True)
+class Cand:
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName]
+    index: Index
+    files: tuple[DistFile, ...]  # usable files of the version, best first
+    credential: CredentialKind
+    key: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _key(self.name, self.extras))
+
+
+def _key(name: NormalizedName, extras: frozenset[NormalizedName]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What uv's rules let one package come from: versions best first, each with the index it
+    comes from and its usable files."""
+
+    name: NormalizedName
+    versions: tuple[tuple[Version, Index, tuple[DistFile, ...], bool, CredentialKind], ...]
+    why: str
+    steps: tuple[Step, ...]
+    problem: str | None = None  # why nothing is offered
+    fallback: bool = False  # found only by the audit's look outside the search order
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """One package of the resolved graph."""
+
+    name: NormalizedName
+    version: str
+    index: Index
+    file: DistFile
+    files: tuple[DistFile, ...]
+    credential: CredentialKind
+    required_by: tuple[str, ...]
+    why: str
+    steps: tuple[Step, ...]
+    metadata_source: str
+    requirements: tuple[str, ...]  # the specifiers that constrained it, with who asked
+    fallback: bool = False
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    pins: tuple[Pin, ...]
+    skipped: tuple[Skipped, ...]
+    failures: tuple[Unresolved, ...]
+
+
+def _versions(
+    name: NormalizedName, pages: Sequence[PageResult], target: Target, first_match: bool
+) -> tuple[tuple[Version, Index, tuple[DistFile, ...], bool, PageResult], ...]:
+    """Every usable version across ``pages`` (in index order): a version from the first index
+    that has it; ``first_match`` keeps index order (uv's unsafe-first-match), else highest
+    first."""
+    seen: set[Version] = set()
+    out: list[tuple[Version, Index, tuple[DistFile, ...], bool, PageResult]] = []
+    for page in pages:
+        usable, _ = candidates(page.files, name, target)
+        by_version: dict[Version, list[Candidate]] = {}
+        for c in usable:
+            by_version.setdefault(c.version, []).append(c)
+        block = []
+        for version in sorted(by_version, reverse=True):
+            if version in seen:
+                continue
+            seen.add(version)
+            group = by_version[version]
+            choice = choose(Requirement(f"{name}==={version}"), group, True)
+            assert choice is not None  # an exact pin of a version in the group always matches
+            yanked = all(c.file.yanked for c in group)
+            block.append((version, page.index, choice.files, yanked, page))
+        out += block
+    if not first_match:
+        out.sort(key=lambda v: v[0], reverse=True)
+    return tuple(out)
+
+
+class Walker:
+    """Offers per package and metadata per candidate, computed once, fetched ahead."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        target: Target,
+        pages: PageFetcher,
+        metadata: Callable[[Index, DistFile], CoreMetadata],
+        pool: ThreadPoolExecutor,
+        direct: Mapping[NormalizedName, Resolved],
+        fallback: Callable[[NormalizedName], Sequence[Index]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._unpinned = dataclasses.replace(settings, sources={})
+        self.target = target
+        self.pages = pages
+        self._metadata = metadata
+        self._pool = pool
+        self._direct = direct
+        self._fallback = fallback
+        self._offers = Once()
+        self._meta = Once()
+
+    def offer(self, name: NormalizedName) -> Offer:
+        return self._offers.get(name, lambda: self._offer(name))
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        for name in names:
+            if not self._offers.started(name):
+                self._pool.submit(self._quiet, self.offer, name)
+
+    def metadata(self, cand: Cand) -> CoreMetadata:
+        return self._meta.get(cand.files[0].url, lambda: self._read(cand.index, cand.files[0]))
+
+    def _read(self, index: Index, file: DistFile) -> CoreMetadata:
+        return self._metadata(index, file)
+
+    @staticmethod
+    def _quiet(fn: Callable[[T], object], arg: T) -> None:
+        with contextlib.suppress(Exception):  # the resolver asks again and reports it then
+            fn(arg)
+
+    def _offer(self, name: NormalizedName) -> Offer:
+        direct = self._direct.get(name)
+        settings = self.settings if direct is not None else self._unpinned
+        result = resolve_one(name, settings, self.target, self.pages)
+        if isinstance(result, Skipped):
+            return Offer(name, (), result.reason, (), problem=f"{name}: {result.reason}")
+        found = [s.index for s in result.steps if s.outcome in ("found", "chosen")]
+        why = direct.why if direct is not None else getattr(result, "why", "search order")
+        fallback = False
+        if not found and self._fallback is not None:
+            found = list(self._fallback(name))
+            fallback = bool(found)
+            why = "not in the search order; found on " + ", ".join(
+                i.name or i.display_url for i in found
+            )
+        if not found:
+            reason = result.reason if isinstance(result, Unresolved) else "not found"
+            return Offer(name, (), why, result.steps, problem=reason)
+        pages = [self.pages.page(index, name) for index in found]
+        first_match = settings.strategy == "unsafe-first-match"
+        versions = _versions(name, pages, self.target, first_match)
+        offer = Offer(
+            name,
+            tuple((v, i, f, y, p.credential) for v, i, f, y, p in versions),
+            why,
+            result.steps,
+            problem=None if versions else getattr(result, "reason", "no usable files"),
+            fallback=fallback,
+        )
+        if versions:  # the likely pick: read its metadata while the resolver does other work
+            _, index, files, _, _ = versions[0]
+            self._pool.submit(self._quiet, lambda f: self._warm(index, f), files[0])
+        return offer
+
+    def _warm(self, index: Index, file: DistFile) -> None:
+        """Read the metadata of a likely pick, then look ahead at its dependencies' pages: the
+        graph loads in the background along the path the resolver will most likely take."""
+        meta = self._meta.get(file.url, lambda: self._read(index, file))
+        env = dict(self.target.markers) | {"extra": ""}
+        names = []
+        for text in meta.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue  # reported when the resolver gets there
+            if req.marker is None or req.marker.evaluate(env):
+                names.append(canonicalize_name(req.name))
+        self.prefetch(names)
+
+
+class Provider(AbstractProvider[Req, Cand, str]):
+    def __init__(self, walker: Walker) -> None:
+        self.walker = walker
+        self.order: dict[str, int] = {}
+        self._satisfied: dict[tuple[str, Version], bool] = {}
+
+    def identify(self, requirement_or_candidate: Req | Cand) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Cand],
+        candidates: Mapping[str, Iterator[Cand]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Cand]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Cand]],
+    ) -> tuple[bool, bool, int, str]:
+        infos = list(information[identifier])
+        pinned = any(
+            s.operator in ("==", "===") and "*" not in s.version
+            for i in infos
+            for s in i.requirement.specifier
+        )
+        causes = {c.requirement.key for c in backtrack_causes}
+        order = self.order.setdefault(identifier, len(self.order))
+        return (identifier not in causes, not pinned, order, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Cand]],
+    ) -> list[Cand]:
+        reqs = list(requirements[identifier])
+        if not reqs:
+            return []
+        name, extras = reqs[0].name, reqs[0].extras
+        offer = self.walker.offer(name)
+        bad = {(c.version, c.index.url) for c in incompatibilities[identifier]}
+        all_versions = [v[0] for v in offer.versions]
+        pre = any(prereleases_allowed(r.specifier, all_versions) for r in reqs)
+        exact = any(
+            s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier
+        )
+        out: list[Cand] = []
+        for version, index, files, yanked, credential in offer.versions:
+            if (version.is_prerelease and not pre) or (yanked and not exact):
+                continue
+            if (version, index.url) in bad:
+                continue
+            if all(r.specifier.contains(version, prereleases=True) for r in reqs):
+                out.append(Cand(name, version, extras, index, files, credential))
+        return out
+
+    def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
+        key = (requirement.spec, candidate.version)
+        found = self._satisfied.get(key)
+        if found is None:
+            found = self._satisfied[key] = requirement.specifier.contains(
+                candidate.version, prereleases=True
+            )
+        return found
+
+    def get_dependencies(self, candidate: Cand) -> list[Req]:
+        meta = self.walker.metadata(candidate)
+        what = f"{candidate.name} {candidate.version} ({candidate.files[0].filename})"
+        if meta.name != candidate.name or meta.version != candidate.version:
+            raise MetadataError(
+                f"{what}: its metadata names {meta.name} {meta.version}; the index serves a "
+                "mislabelled file"
+            )
+        env = dict(self.walker.target.markers)
+        deps: list[Req] = []
+        if candidate.extras:
+            deps.append(
+                Req(
+                    candidate.name,
+                    frozenset(),
+                    SpecifierSet(f"=={candidate.version}"),
+                    f"{candidate.name}=={candidate.version}",
+                )
+            )
+        for text in meta.requires_dist:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                raise MetadataError(f"{what}: Requires-Dist {text!r} is invalid") from None
+            if req.url:
+                raise MetadataError(
+                    f"{what}: depends on a direct URL ({req.name} @ ...), which an index "
+                    "package may not do"
+                )
+            if req.marker is None:
+                if candidate.extras:
+                    continue  # the base candidate brings these
+            elif not any(
+                req.marker.evaluate(env | {"extra": e}) for e in (candidate.extras or {""})
+            ):
+                continue
+            deps.append(_req(req, text))
+        self.walker.prefetch(d.name for d in deps)
+        return deps
+
+
+def _req(req: Requirement, text: str) -> Req:
+    return Req(
+        canonicalize_name(req.name),
+        frozenset(canonicalize_name(e) for e in req.extras),
+        req.specifier,
+        text,
+    )
+
+
+class _Reporter(BaseReporter[Req, Cand, str]):
+    pass
+
+
+def resolve_graph(
+    requirements: Sequence[str],
+    settings: Settings,
+    target: Target,
+    fetcher: PageFetcher,
+    metadata: Callable[[Index, DistFile], CoreMetadata],
+    *,
+    workers: int = 8,
+    fallback: Callable[[NormalizedName], Sequence[Index]] | None = None,
+) -> Graph:
+    """Resolve ``requirements`` and everything they depend on for ``target``.
+
+    The requirements are first resolved one by one as today (so a requirement no index can
+    serve is reported exactly as ``--no-deps`` reports it); then resolvelib resolves the graph.
+    ``fallback`` (the audit's) names indexes outside the search order to take a package from
+    when the search order has nothing for it.
+    """
+    pages = fetcher if isinstance(fetcher, PageCache) else PageCache(fetcher)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        tops = resolve_all(requirements, settings, target, pages, workers=workers)
+        skipped = tuple(r for r in tops if isinstance(r, Skipped))
+        failures = [r for r in tops if isinstance(r, Unresolved)]
+        resolved = [r for r in tops if isinstance(r, Resolved)]
+        if failures and fallback is None:
+            return Graph((), skipped, tuple(failures))
+        direct = {r.name: r for r in resolved}
+        walker = Walker(settings, target, pages, metadata, pool, direct, fallback)
+        roots: list[Req] = []
+        # the audit goes on past failures: its fallback may find them
+        for text in [r.requirement for r in resolved] + [
+            u.requirement for u in failures if u.name is not None
+        ]:
+            roots.append(_req(Requirement(text), text))
+        walker.prefetch(r.name for r in roots)
+        provider = Provider(walker)
+        try:
+            result = Resolver(provider, _Reporter()).resolve(roots, max_rounds=MAX_ROUNDS)
+        except ResolutionImpossible as exc:
+            return Graph((), skipped, (_impossible(exc.causes, walker),))
+        except ResolutionTooDeep:
+            return Graph(
+                (),
+                skipped,
+                (
+                    Unresolved(
+                        "(graph)",
+                        None,
+                        f"no resolution after {MAX_ROUNDS} rounds of backtracking; narrow the "
+                        "requirements (for example pin the packages that conflict)",
+                    ),
+                ),
+            )
+        except ResolverError as exc:
+            return Graph((), skipped, (Unresolved("(graph)", None, str(exc)),))
+    return Graph(_pins(result.mapping, result.criteria, walker), skipped, ())
+
+
+def _pins(
+    mapping: Mapping[str, Cand], criteria: Mapping[str, object], walker: Walker
+) -> tuple[Pin, ...]:
+    parents: dict[NormalizedName, dict[str, None]] = {}
+    asked: dict[NormalizedName, dict[str, None]] = {}
+    for key, criterion in criteria.items():
+        cand = mapping.get(key)
+        if cand is None:
+            continue
+        for info in getattr(criterion, "information", ()):
+            parent = info.parent.name if info.parent is not None else DIRECT
+            if parent == cand.name:
+                continue  # the extras candidate asking for its own base
+            parents.setdefault(cand.name, {})[parent] = None
+            asked.setdefault(cand.name, {})[f"{info.requirement.text} ({parent})"] = None
+    pins: list[Pin] = []
+    for cand in mapping.values():
+        if cand.extras:
+            continue
+        offer = walker.offer(cand.name)
+        meta = walker.metadata(cand)
+        pins.append(
+            Pin(
+                name=cand.name,
+                version=str(cand.version),
+                index=cand.index,
+                file=cand.files[0],
+                files=cand.files,
+                credential=cand.credential,
+                required_by=tuple(parents.get(cand.name, {})),
+                why=offer.why,
+                steps=offer.steps,
+                metadata_source=meta.source,
+                requirements=tuple(asked.get(cand.name, {})),
+                fallback=offer.fallback,
+            )
+        )
+    pins.sort(key=lambda p: p.name)
+    return tuple(pins)
+
+
+def _impossible(given: Iterable[RequirementInformation[Req, Cand]], walker: Walker) -> Unresolved:
+    causes = list(given)
+    names = list(dict.fromkeys(c.requirement.name for c in causes))
+    for name in names:
+        offer = walker.offer(name)
+        if offer.problem is not None:
+            return Unresolved(name, name, offer.problem, offer.steps)
+    parts = [
+        f"{c.requirement.text} ("
+        + (f"from {c.parent.name} {c.parent.version}" if c.parent else "direct")
+        + ")"
+        for c in causes
+    ]
+    return Unresolved(
+        ", ".join(names),
+        names[0] if names else None,
+        "no versions satisfy all of: " + "; ".join(parts),
+    )

@@ -1,0 +1,50 @@
+"""Whole-graph differential runs: ``uv pip compile`` (with dependencies) against
+``idx-auth resolve``, both asked the same question in one isolated environment."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.e2e.differential import UV, Outcome, Picks, ours
+
+
+def uv_graph(
+    project: Path, env: dict[str, str], requirements: list[str] | None, *args: str
+) -> Outcome:
+    """``uv pip compile`` of the whole graph (requirements on stdin, or the pyproject.toml)."""
+    source = ["pyproject.toml"] if requirements is None else ["-"]
+    proc = subprocess.run(
+        [str(UV), "pip", "compile", *source, "--emit-index-annotation", "--no-header", *args],
+        input="\n".join(requirements or []) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=project,
+        timeout=180,
+    )
+    picks: Picks = {}
+    current: tuple[str, str] | None = None
+    for line in proc.stdout.splitlines():
+        if "==" in line and not line.startswith(" "):
+            name, version = line.split(";")[0].strip().split("==")
+            current = (name.strip(), version.strip())
+        elif line.strip().startswith("# from ") and current is not None:
+            picks[current[0]] = (current[1], line.strip()[len("# from ") :].rstrip("/"))
+    return Outcome(proc.returncode, picks, proc.stdout, proc.stderr)
+
+
+def both(
+    project: Path, env: dict[str, str], reqs: list[str], *args: str, pyproject: bool = False
+) -> tuple[Outcome, Outcome]:
+    uv = uv_graph(project, env, None if pyproject else reqs, *args)
+    mine = ours(project, env, [] if pyproject else reqs, *args)
+    return uv, mine
+
+
+def assert_same(uv: Outcome, mine: Outcome, expected: dict[str, tuple[str, str]]) -> None:
+    assert uv.code == 0, uv.stderr
+    assert mine.code == 0, mine.stderr
+    want = {k: (v, url.rstrip("/")) for k, (v, url) in expected.items()}
+    assert uv.picks == want, uv.stdout
+    assert mine.picks == want, mine.stdout
