@@ -1,11 +1,12 @@
-"""``idx-auth token`` and ``idx-auth list`` answered by a running agent, before argparse loads.
+"""``idx-auth token``, ``list`` and ``run`` answered by a running agent, before argparse loads.
 
-A short command's time is nearly all imports: argparse, the store (tomllib, cryptography) and
-the command modules cost several times what the lookup does. With an agent up, :func:`run`
-answers the plain forms of ``token`` and ``list`` with the standard library and the agent's
-transport alone. Anything else -- help, another spelling, no agent, a locked agent, a lookup
-the agent does not answer -- returns None and the full command runs, which prints the same
-answer or the full error message.
+A short command's time is nearly all imports: argparse, the store (tomllib, cryptography), the
+resolver's settings code and the command modules cost several times what the lookup does. With
+an agent up, :func:`run` answers the plain forms of ``token`` and ``list``, and ``run -- CMD``
+whose targets a previous run remembered (:mod:`keyring_idx.run_cache`), with the standard
+library and the agent's transport alone. Anything else -- help, another spelling, no agent, a
+locked agent, a lookup the agent does not answer, a note to print -- returns None and the full
+command runs, which prints the same answer or the full message.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ AGENT_TIMEOUT = 2.0
 
 def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int | None:
     """The exit code of ``idx-auth ARGV`` answered here, or None: run the full command."""
-    if not argv or argv[0] not in ("token", "list"):
+    if not argv or argv[0] not in ("token", "list", "run"):
         return None
     env = os.environ if env is None else env
     address = transport.socket_path(env)
@@ -34,6 +35,8 @@ def run(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int | None
         return None
     if argv[0] == "token":
         return _token(argv[1:], address)
+    if argv[0] == "run":
+        return _run(argv[1:], address, env)
     return _list(argv[1:], address)
 
 
@@ -145,6 +148,71 @@ def print_entries(rows: Sequence[dict[str, Any]], *, as_json: bool) -> int:
             extra += f"  expires {row['expires_at']}"
         print(printable(f"{row['username'] or '-':<24} {row['service']}{extra}"), file=sys.stderr)
     return 0
+
+
+def run_args(argv: Sequence[str]) -> tuple[str | None, list[str]] | None:
+    """``(project, command)`` of ``run [--project DIR] -- COMMAND...``, or None. Pure."""
+    project: str | None = None
+    rest = list(argv)
+    if rest[:1] == ["--project"] and len(rest) > 1:
+        project, rest = rest[1], rest[2:]
+    elif rest[:1] and rest[0].startswith("--project="):
+        project, rest = rest[0].partition("=")[2], rest[1:]
+    if rest[:1] != ["--"] or len(rest) < 2 or project == "":
+        return None
+    return project, rest[1:]
+
+
+def _run(argv: Sequence[str], address: str, env: Mapping[str, str]) -> int | None:
+    prepared = prepare_run(argv, address, env)
+    if prepared is None:
+        return None
+    command, child_env = prepared
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, child_env)
+    except OSError:
+        return None  # the full command reports it (not found, not executable)
+
+
+def prepare_run(
+    argv: Sequence[str], address: str, env: Mapping[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
+    """The command and its environment, when remembered targets and the agent answer all."""
+    from keyring_idx import run_cache
+
+    parsed = run_args(argv)
+    if parsed is None:
+        return None
+    project, command = parsed
+    project_dir = os.path.realpath(project or ".")
+    if not os.path.isdir(project_dir):
+        return None
+    runtime = os.path.dirname(address)
+    rows = run_cache.load(
+        runtime,
+        run_cache.key(project_dir, command, env),
+        run_cache.config_paths(project_dir, env),
+    )
+    if rows is None:
+        return None
+    variables: dict[str, str] = {}
+    answers: dict[tuple[str, str | None], tuple[str, str | None, str, str] | None] = {}
+    for _tool, _label, url, user_var, password_var, fixed_user in rows:
+        given = env.get(user_var) or None
+        if given is not None and env.get(password_var):
+            continue  # the caller's own pair
+        username = given or fixed_user
+        if (url, username) not in answers:
+            reply = _ask({"op": "get", "service": url, "username": username}, address)
+            answers[(url, username)] = None if reply is None else wire.credential(reply)
+        found = answers[(url, username)]
+        if found is None or found[1] is None or found[2] != "basic":
+            return None  # nothing stored, locked, ambiguous, a bearer token: the full command
+        variables[user_var] = found[1]
+        variables[password_var] = found[3]
+    return command, {**env, **variables}
 
 
 def _ask(body: dict[str, Any], address: str) -> dict[str, Any] | None:

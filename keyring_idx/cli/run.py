@@ -92,9 +92,11 @@ def uv_cli_indexes(command: Sequence[str]) -> tuple[tuple[str, ...], str | None]
     return tuple(indexes), default
 
 
-def collect(project: str | None, command: Sequence[str], env: Mapping[str, str]) -> list[Target]:
+def collect(
+    project: str | None, command: Sequence[str], env: Mapping[str, str]
+) -> tuple[list[Target], list[str]]:
     """Every variable pair the command may read, in uv's index order, then poetry, then
-    the upload tools."""
+    the upload tools; and the notes a person should read (indexes that cannot have any)."""
     from keyring_idx.native_env import poetry_targets, upload_targets, upload_url, uv_targets
     from keyring_idx.resolver.config import CliOptions, build_settings
     from keyring_idx.resolver.config_files import read_layers
@@ -114,16 +116,17 @@ def collect(project: str | None, command: Sequence[str], env: Mapping[str, str])
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     unnamed = [i.display_url for i in settings.indexes if i.name is None]
-    for url in dict.fromkeys(unnamed):
-        say(
-            f"idx-auth: index {url} has no name: uv reads credentials from the environment "
-            "only for named indexes; give it one (name = ... or --index NAME=URL)"
-        )
-    return [
+    notes = [
+        f"idx-auth: index {url} has no name: uv reads credentials from the environment "
+        "only for named indexes; give it one (name = ... or --index NAME=URL)"
+        for url in dict.fromkeys(unnamed)
+    ]
+    targets = [
         *uv_targets((i.name, i.url, i.authenticate) for i in settings.indexes),
         *poetry_targets(sources),
         *upload_targets(upload_url(command, env)),
     ]
+    return targets, notes
 
 
 def poetry_sources(project_dir: Path) -> list[tuple[str, str]]:
@@ -158,8 +161,28 @@ def build_plan(project: str | None, command: Sequence[str], env: Mapping[str, st
     from keyring_idx.native_env import plan
     from store.access import get_credential
 
-    targets = collect(project, command, env)
+    targets, notes = collect(project, command, env)
+    for note in notes:
+        say(note)
+    if not notes:
+        _remember(project, command, env, targets)
     return plan(targets, lambda url, user: get_credential(url, user, env=env), env)
+
+
+def _remember(
+    project: str | None, command: Sequence[str], env: Mapping[str, str], targets: list[Target]
+) -> None:
+    """Keep the targets for the quick path (keyring_idx.cli.quick), when an agent runs."""
+    from keyring_idx import run_cache
+    from store.agent.transport import socket_path
+
+    runtime = os.path.dirname(socket_path(env))
+    if not os.path.exists(os.path.join(runtime, "agent.sock")):
+        return
+    project_dir = str(Path(project or ".").resolve())
+    rows = [(t.tool, t.label, t.url, t.username_var, t.password_var, t.username) for t in targets]
+    cache_key = run_cache.key(project_dir, command, env)
+    run_cache.save(runtime, cache_key, run_cache.config_paths(project_dir, env), rows)
 
 
 def report_skipped(result: Plan, *, verbose: bool) -> None:
