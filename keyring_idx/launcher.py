@@ -15,8 +15,9 @@ where keyring would not ask our backend first (``PYTHON_KEYRING_BACKEND`` or key
 naming another backend) is handed to the real ``keyring`` by ``exec``: same output, same exit
 code, because it *is* keyring.
 
-Standard library only, and little of it (json, ``_socket``, ``os``, ``struct``): keyring's
-floor is its own imports, which the launcher skips. Never raises: a failure is a hand-over.
+Standard library only, and little of it (json's C accelerator through :mod:`store.leanjson`,
+``_socket``, ``os``, ``struct``): keyring's floor is its own imports, which the launcher skips.
+Never raises: a failure is a hand-over.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import os
 import sys
 
+from store import leanjson
 from store.agent import transport, wire
 
 TYPE_CHECKING = False  # typing and collections.abc would double this module's import time
@@ -120,9 +122,8 @@ def render(lookup: Lookup, found_username: str, secret: str) -> str:
         values["username"] = lookup.username if lookup.username is not None else found_username
     values["password"] = secret
     if lookup.output == "json":
-        import json
-
-        return json.dumps(values) + "\n"
+        # keyring prints json.dumps(...) with the default separators and ASCII escapes.
+        return leanjson.dumps(values, separators=(", ", ": "), ensure_ascii=True) + "\n"
     return "".join(f"{value}\n" for value in values.values())
 
 

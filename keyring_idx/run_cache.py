@@ -9,16 +9,16 @@ decide the settings, and valid as long as every configuration file uv could read
 same (missing files included). :mod:`keyring_idx.cli.quick` uses them when they are valid;
 anything else is a miss and the full command runs (and writes them anew).
 
-Standard library only (json is already loaded by the agent's wire format); no hashing module:
-passwords inside URLs are cut out of the key instead (they decide no target).
+Standard library only, and light: :mod:`store.leanjson` (no :mod:`json`, :mod:`re`), no
+hashing module (passwords inside URLs are cut out of the key instead: they decide no target).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import time
+
+from store import leanjson
 
 TYPE_CHECKING = False  # see store.agent.wire: typing is not imported at run time
 if TYPE_CHECKING:
@@ -33,14 +33,30 @@ SETTLE_SECONDS = 2.0
 # Variables that decide which settings uv reads (credentials are read live, not cached).
 _KEY_PREFIXES = ("UV_", "TWINE_", "HATCH_", "XDG_CONFIG_")
 _LIVE_SUFFIXES = ("_USERNAME", "_PASSWORD", "_USER", "_AUTH")
-_PASSWORD_IN_URL = re.compile(r"(://[^/@:\s]*):[^/@\s]*@")
 
 #: One target as stored: tool, label, url, username variable, password variable, username.
 Row = tuple[str, str, str, str, str, "str | None"]
 
 
 def _hide(text: str) -> str:
-    return _PASSWORD_IN_URL.sub(r"\1:@", text)
+    """``text`` with the password of every ``scheme://user:password@`` in it removed."""
+    out: list[str] = []
+    rest = text
+    while (start := rest.find("://")) >= 0:
+        out.append(rest[: start + 3])
+        rest = rest[start + 3 :]
+        end = len(rest)
+        for stop in "/?#":
+            at = rest.find(stop)
+            if 0 <= at < end:
+                end = at
+        netloc, rest = rest[:end], rest[end:]
+        userinfo, at_sign, host = netloc.rpartition("@")
+        if at_sign:
+            netloc = f"{userinfo.partition(':')[0]}:@{host}"
+        out.append(netloc)
+    out.append(rest)
+    return "".join(out)
 
 
 def key(project_dir: str, command: Sequence[str], env: Mapping[str, str]) -> str:
@@ -50,8 +66,8 @@ def key(project_dir: str, command: Sequence[str], env: Mapping[str, str]) -> str
         for name, value in env.items()
         if name.startswith(_KEY_PREFIXES) and not name.endswith(_LIVE_SUFFIXES)
     )
-    material = [project_dir, [_hide(a) for a in command], env.get("HOME", ""), settings]
-    return json.dumps(material, ensure_ascii=False)
+    # repr of strings and tuples: exact and unambiguous, with no encoder to import.
+    return repr((project_dir, tuple(_hide(a) for a in command), env.get("HOME", ""), *settings))
 
 
 def config_paths(project_dir: str, env: Mapping[str, str]) -> list[str]:
@@ -104,7 +120,7 @@ def load(runtime_dir: str, cache_key: str, paths: Sequence[str]) -> list[Row] | 
     """The remembered targets for ``cache_key`` if every file still stats the same."""
     try:
         with open(os.path.join(runtime_dir, FILE), encoding="utf-8") as fh:
-            doc = json.load(fh)
+            doc = leanjson.loads(fh.read())
     except (OSError, ValueError):
         return None
     entries = doc.get("entries") if isinstance(doc, dict) and doc.get("v") == VERSION else None
@@ -143,7 +159,7 @@ def save(runtime_dir: str, cache_key: str, paths: Sequence[str], rows: Sequence[
     path = os.path.join(runtime_dir, FILE)
     try:
         with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
+            doc = leanjson.loads(fh.read())
         entries = [e for e in doc["entries"] if isinstance(e, dict) and e.get("key") != cache_key]
     except (OSError, ValueError, KeyError, TypeError):
         entries = []
@@ -152,7 +168,7 @@ def save(runtime_dir: str, cache_key: str, paths: Sequence[str], rows: Sequence[
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"v": VERSION, "entries": entries[:MAX_ENTRIES]}, fh)
+            fh.write(leanjson.dumps({"v": VERSION, "entries": entries[:MAX_ENTRIES]}))
         os.replace(tmp, path)
     except OSError:
         import contextlib
