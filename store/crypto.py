@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 from collections.abc import Sequence
@@ -105,6 +107,25 @@ def unseal(key: bytes, sealed: str, aad: bytes) -> bytes:
         raise CryptoError("authentication failed") from exc
 
 
+MAC_PREFIX = "mac:v1:"
+
+
+def mac_key(data_key: bytes) -> bytes:
+    """A key for MACs only, derived from the data key, so no value is ever both an AES-GCM key
+    and an HMAC key."""
+    return hmac.new(data_key, b"idx-auth store mac key v1", hashlib.sha256).digest()
+
+
+def mac(key: bytes, parts: Sequence[object]) -> str:
+    """HMAC-SHA256 over ``parts`` (encoded as :func:`associated_data`), printable."""
+    digest = hmac.new(key, associated_data(parts), hashlib.sha256).digest()
+    return MAC_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def mac_matches(key: bytes, parts: Sequence[object], given: str) -> bool:
+    return hmac.compare_digest(mac(key, parts).encode(), given.encode("utf-8", "replace"))
+
+
 def is_sealed(value: str) -> bool:
     return value.startswith(PREFIX)
 
@@ -120,13 +141,43 @@ def new_kdf_params() -> KdfParams:
     )
 
 
+# What a header may ask of the KDF. The header can only be authenticated with the key the KDF
+# derives, so these bounds are what keeps a planted header from hanging or exhausting a lookup:
+# at most 1 GiB for at most 10 passes (the default is 64 MiB x 3).
+KDF_MEMORY_KIB = (8, 1024 * 1024)
+KDF_ITERATIONS = (1, 10)
+KDF_LANES = (1, 16)
+KDF_SALT_BYTES = (16, 64)
+
+
+def kdf_problem(params: KdfParams) -> str | None:
+    """Why the header's KDF parameters are refused, or None. Pure."""
+    for name, value, (low, high) in (
+        ("memory-kib", params.memory_kib, KDF_MEMORY_KIB),
+        ("iterations", params.iterations, KDF_ITERATIONS),
+        ("lanes", params.lanes, KDF_LANES),
+    ):
+        if not low <= value <= high:
+            return f"KDF {name} = {value} is outside {low}..{high}"
+    if params.memory_kib < 8 * params.lanes:
+        return "KDF memory-kib must be at least 8 per lane"
+    try:
+        salt = base64.b64decode(params.salt, validate=True)
+    except (binascii.Error, ValueError):
+        return "the KDF salt is not base64"
+    low, high = KDF_SALT_BYTES
+    if not low <= len(salt) <= high:
+        return f"the KDF salt is {len(salt)} bytes, outside {low}..{high}"
+    return None
+
+
 def derive_key(passphrase: str, params: KdfParams) -> bytes:
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-    try:
-        salt = base64.b64decode(params.salt, validate=True)
-    except binascii.Error as exc:
-        raise CryptoError("malformed KDF salt") from exc
+    problem = kdf_problem(params)
+    if problem is not None:
+        raise CryptoError(problem)
+    salt = base64.b64decode(params.salt, validate=True)
     kdf = Argon2id(
         salt=salt,
         length=KEY_BYTES,
@@ -134,4 +185,8 @@ def derive_key(passphrase: str, params: KdfParams) -> bytes:
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return kdf.derive(passphrase.encode("utf-8"))
+    try:
+        secret = passphrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CryptoError("the passphrase is not valid UTF-8 text") from None
+    return kdf.derive(secret)

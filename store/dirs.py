@@ -42,6 +42,22 @@ class Dirs:
         return self.runtime / SOCKET_FILE
 
 
+def private_paths(dirs: Dirs, env: Mapping[str, str]) -> list[tuple[Path, str, bool]]:
+    """Every directory and file the private-file rule covers (:mod:`store.files`), as
+    ``(path, what, is_dir)``: what ``doctor`` inspects, and what the store checks as it goes."""
+    paths = [
+        (dirs.data, "data directory", True),
+        (dirs.config, "config directory", True),
+        (dirs.store_file, "store", False),
+        (dirs.lock_file, "lock file", False),
+        (dirs.key_file, "key file", False),
+    ]
+    passphrase = env.get("IDX_AUTH_PASSPHRASE_FILE")
+    if passphrase:
+        paths.append((Path(passphrase), "passphrase file (IDX_AUTH_PASSPHRASE_FILE)", False))
+    return paths
+
+
 def resolve_dirs(env: Mapping[str, str] | None = None) -> Dirs:
     env = os.environ if env is None else env
     data = env.get("IDX_AUTH_DATA_DIR") or _xdg(env, "XDG_DATA_HOME", ".local/share")

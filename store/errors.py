@@ -1,4 +1,4 @@
-"""The store's exception tree.
+"""The store's exception tree. Pure: exception classes only.
 
 Every message says what failed, on what, and how to fix it; none carries a secret. ``exit_code``
 is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "Exit codes").
@@ -28,8 +28,16 @@ class AmbiguousCredentialError(StoreError):
         super().__init__(ambiguous.message)
 
 
+class InvalidInputError(StoreError):
+    """A value given to be stored cannot be (not UTF-8 text, too large)."""
+
+
 class StoreFileError(StoreError):
     """The store file cannot be read, parsed, decrypted or authenticated."""
+
+
+class RollbackError(StoreFileError):
+    """The store file is older than one this machine already wrote: an old copy put back."""
 
 
 class KeyUnavailableError(StoreError):

@@ -1,7 +1,9 @@
 """Key sources: where the key-encryption key (KEK) that wraps the store's data key comes from.
 
 - ``file`` (default): 32 random bytes in the ``key`` file of the config dir, apart from the
-  store, so a copy of the data dir alone reveals nothing.
+  store, so a copy of the data dir alone reveals nothing. During ``rekey`` the file holds the
+  new key and the old one, one per line (the current one first), so a reader finds the key of
+  whichever store file it read; see :meth:`store.vault.Vault.rekey`.
 - ``passphrase``: Argon2id over a passphrase, derived once per process (never per entry); the
   passphrase comes from ``IDX_AUTH_PASSPHRASE_FILE`` (CI) or a TTY prompt.
 """
@@ -17,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from store import crypto, files
-from store.errors import KeyUnavailableError
+from store.errors import KeyUnavailableError, StoreFileError
 from store.model import KdfParams
 
 KEY_FILE_HEADER = "idx-auth-key-v1"
@@ -27,24 +29,43 @@ PassphraseReader = Callable[[bool], str]
 """Returns the passphrase; the flag asks for confirmation (a new passphrase is being set)."""
 
 
-def load_key_file(path: Path) -> bytes | None:
-    text = files.read_private_text(path, "key file")
+MAX_KEY_FILE = 64 * 1024
+MAX_PASSPHRASE_FILE = 64 * 1024
+
+
+def load_key_ring(path: Path) -> tuple[bytes, ...]:
+    """Every key in the key file, the current one first; empty when the file does not exist."""
+    text = files.read_private_text(path, "key file", limit=MAX_KEY_FILE)
     if text is None:
-        return None
-    head, _, body = text.strip().partition(" ")
-    try:
-        key = base64.b64decode(body, validate=True)
-    except binascii.Error:
-        key = b""
-    if head != KEY_FILE_HEADER or len(key) != crypto.KEY_BYTES:
+        return ()
+    ring: list[bytes] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        head, _, body = line.strip().partition(" ")
+        try:
+            key = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            key = b""
+        if head != KEY_FILE_HEADER or len(key) != crypto.KEY_BYTES:
+            ring = []
+            break
+        ring.append(key)
+    if not ring:
         raise KeyUnavailableError(
             f"key file {path} is not a valid idx-auth key (damaged?); restore it from a backup"
         )
-    return key
+    return tuple(ring)
 
 
-def write_key_file(path: Path, key: bytes) -> None:
-    text = f"{KEY_FILE_HEADER} {base64.b64encode(key).decode('ascii')}\n"
+def load_key_file(path: Path) -> bytes | None:
+    """The current key of the key file, or None when there is none."""
+    ring = load_key_ring(path)
+    return ring[0] if ring else None
+
+
+def write_key_file(path: Path, *ring: bytes) -> None:
+    text = "".join(f"{KEY_FILE_HEADER} {base64.b64encode(k).decode('ascii')}\n" for k in ring)
     files.atomic_write(path, text.encode("ascii"))
 
 
@@ -56,14 +77,7 @@ def passphrase_reader(env: Mapping[str, str] | None = None) -> PassphraseReader:
     def read(confirm: bool) -> str:
         named = env.get("IDX_AUTH_PASSPHRASE_FILE")
         if named:
-            try:
-                with open(named, encoding="utf-8") as fh:
-                    value = fh.readline().rstrip("\r\n")
-            except OSError as exc:
-                raise KeyUnavailableError(
-                    f"cannot read the passphrase file {named} (IDX_AUTH_PASSPHRASE_FILE): "
-                    f"{exc.strerror}"
-                ) from None
+            value = read_passphrase_file(Path(named))
             if not value:
                 raise KeyUnavailableError(f"the passphrase file {named} is empty")
             return value
@@ -80,6 +94,20 @@ def passphrase_reader(env: Mapping[str, str] | None = None) -> PassphraseReader:
         return value
 
     return read
+
+
+def read_passphrase_file(path: Path) -> str:
+    """The passphrase on the first line of ``path``, held to the same rule as our own files
+    (owned by us, mode 0600 or stricter, not a symlink): the passphrase opens every secret."""
+    what = "passphrase file (IDX_AUTH_PASSPHRASE_FILE)"
+    try:
+        text = files.read_private_text(path, what, limit=MAX_PASSPHRASE_FILE)
+    except StoreFileError as exc:
+        raise KeyUnavailableError(str(exc)) from None
+    if text is None:
+        raise KeyUnavailableError(f"the {what} {path} does not exist")
+    lines = text.splitlines()
+    return lines[0] if lines else ""
 
 
 def derive_passphrase_key(passphrase: str, params: KdfParams) -> bytes:

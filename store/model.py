@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "LEGACY_FORMAT",
     "SCHEMES",
+    "SEAL_FORMAT",
     "TOKEN_USERNAME",
     "Ambiguous",
     "Credential",
@@ -30,7 +32,13 @@ __all__ = [
     "entry_key",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Format 2 authenticates every field (entry MACs, a header MAC over them, a generation
+counter); format 1 sealed only the secrets and is migrated on the next write."""
+LEGACY_FORMAT = 1
+SEAL_FORMAT = 1
+"""The version bound into each secret's associated data and the key wrapping. It stays 1 across
+store formats, so a migration rewrites no ciphertext and needs no passphrase."""
 TOKEN_USERNAME = "__token__"
 
 
@@ -53,6 +61,12 @@ class Header:
     wrapped_key: str  # the data key, sealed by the key-encryption key
     kdf: KdfParams | None = None
     format: int = FORMAT_VERSION
+    # Format 2: which store this is (kept across rekeys) and how many writes it has seen, so
+    # an older copy put back in its place is recognised (see store.generations).
+    store_id: str | None = None
+    generation: int = 0
+    # Format 2: MAC over the header's fields and every entry's MAC (store.sealing).
+    mac: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +85,7 @@ class Entry:
     plain: bool = False
     expires_at: datetime | None = None
     refresh: tuple[tuple[str, str], ...] = ()
+    mac: str | None = None  # format 2: authenticates every field above (store.sealing)
 
     @property
     def field_name(self) -> str:

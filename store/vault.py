@@ -3,6 +3,10 @@
 This is the I/O shell around the pure parts (codec, service, sealing). Reads need no lock
 (writers replace the file atomically); every read-modify-write holds the store lock from the
 read to the rename, so concurrent writers lose nothing.
+
+A read authenticates the whole file with the key before anything in it is used (format 2; see
+:mod:`store.sealing`) and compares its generation with the one this machine last wrote
+(:mod:`store.generations`). A format-1 file is read as before and migrated by the next write.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from store import codec, crypto, files, keys
+from store import codec, crypto, files, generations, keys
 from store.dirs import Dirs, resolve_dirs
 from store.errors import KeyUnavailableError, NotFoundError, StoreFileError
-from store.model import Credential, Document, Entry, Header, Scheme
-from store.sealing import Sealer
+from store.model import FORMAT_VERSION, SEAL_FORMAT, Credential, Document, Entry, Header, Scheme
+from store.sealing import IntegrityError, Sealer
+
+READ_ATTEMPTS = 4
+"""A reader that read the store just before a rekey replaced it (and its key) reads again."""
 
 R = TypeVar("R")
 Change = Callable[[Document, Sealer], tuple[Document, R]]
@@ -37,6 +44,9 @@ class Vault:
         self._passphrase = passphrase or keys.passphrase_reader(self.env)
         # Data keys by key id: a passphrase is asked and derived once per process.
         self._data_keys: dict[str, bytes] = {}
+        # The highest generation seen per store id, so a long-lived process (the agent) also
+        # notices a rollback when the config dir's record is missing.
+        self._highest: dict[str, int] = {}
 
     @property
     def path(self) -> Path:
@@ -45,16 +55,95 @@ class Vault:
     # -- reading -----------------------------------------------------------------------------
 
     def read(self) -> Document:
-        text = files.read_private_text(self.path, "store")
-        if text is None:
+        """The store, every field authenticated (the key is unwrapped for it, so a passphrase
+        store asks for its passphrase once per process)."""
+        return self.read_snapshot()[1]
+
+    def read_snapshot(self) -> tuple[bytes | None, Document]:
+        """The file's bytes (None: no file) and the document they authenticate."""
+        raw = self._read_raw()
+        for attempt in range(READ_ATTEMPTS):
+            doc = self._decode(raw)
+            try:
+                return raw, self._authenticate(doc)
+            except (KeyUnavailableError, StoreFileError):
+                # Read just before a rekey replaced the file, then found only the new key?
+                # The file has changed since: read it again. Otherwise the error stands.
+                again = self._read_raw()
+                if again == raw or attempt == READ_ATTEMPTS - 1:
+                    raise
+                raw = again
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def peek(self) -> Document:
+        """The store as the file says, NOT authenticated: only to learn the key source, or to
+        show names when the key is not at hand (a locked passphrase store)."""
+        return self._decode(self._read_raw())
+
+    def read_for_listing(self) -> Document:
+        """For `list`-like displays: authenticated when the key is at hand without asking
+        (a key file, or a data key this process already holds), else as :meth:`peek`."""
+        doc = self.peek()
+        header = doc.header
+        if header is None:
+            return self.read()
+        if header.key_source == "passphrase" and header.key_id not in self._data_keys:
+            return doc
+        try:
+            return self.read()
+        except KeyUnavailableError:
+            return doc
+
+    def _read_raw(self) -> bytes | None:
+        files.check_dir(self.dirs.data, "data directory")
+        return files.read_private_bytes(self.path, "store")
+
+    def _decode(self, raw: bytes | None) -> Document:
+        if raw is None:
             return Document()
         try:
-            return codec.decode(text)
+            return codec.decode(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = "it is not UTF-8 text"
         except codec.CodecError as exc:
-            raise StoreFileError(
-                f"{self.path} is not a valid store: {exc}; it was left untouched: "
-                "restore it from a backup or move it aside"
-            ) from None
+            problem = str(exc)
+        raise StoreFileError(
+            f"{self.path} is not a valid store: {problem}; it was left untouched: "
+            "restore it from a backup or move it aside"
+        )
+
+    def _record_path(self) -> Path:
+        return generations.record_path(self.dirs.config, self.path)
+
+    def _authenticate(self, doc: Document) -> Document:
+        header = doc.header
+        if header is not None and header.format == FORMAT_VERSION:
+            try:
+                self.sealer(header).verify(doc)
+            except IntegrityError as exc:
+                raise StoreFileError(
+                    f"{self.path} failed authentication: {exc}; nothing in it was used. "
+                    "Restore it from a backup, or move it aside and log in again"
+                ) from None
+            assert header.store_id is not None  # the codec guarantees it for format 2
+            if header.generation < self._highest.get(header.store_id, 0):
+                raise generations.refuse(
+                    self.path,
+                    f"it is generation {header.generation}, but this process already read "
+                    f"generation {self._highest[header.store_id]}; restore the newer file, or, "
+                    "if you put this copy back on purpose, restart this process (the agent: "
+                    "idx-auth agent) after deleting the generation record in the config dir",
+                )
+        record = self._record_path()
+        if record.parent.is_dir():
+            problem = generations.judge(header, bool(doc.entries), generations.load(record), record)
+            if problem is not None:
+                raise generations.refuse(self.path, problem)
+        if header is not None and header.store_id is not None:
+            self._highest[header.store_id] = max(
+                header.generation, self._highest.get(header.store_id, 0)
+            )
+        return doc
 
     def sealer(self, header: Header) -> Sealer:
         return Sealer(header, self._data_key(header))
@@ -63,7 +152,7 @@ class Vault:
         cached = self._data_keys.get(header.key_id)
         if cached is not None:
             return cached
-        aad = crypto.wrap_aad(header.format, header.key_id)
+        aad = crypto.wrap_aad(SEAL_FORMAT, header.key_id)
         key = self._unwrap(header, aad)
         self._data_keys[header.key_id] = key
         return key
@@ -80,18 +169,14 @@ class Vault:
                     "(IDX_AUTH_PASSPHRASE_FILE must hold the passphrase on its first line)"
                 ) from None
         key_file = self.dirs.key_file
-        for candidate in (key_file, _next_key_path(key_file)):
-            file_key = keys.load_key_file(candidate)
-            if file_key is None:
-                continue
+        files.check_dir(self.dirs.config, "config directory")
+        # The key file holds the current key first and, during a rekey, the previous one; a
+        # key.next beside it is what a rekey of an older version left when it was cut short.
+        for file_key in (*keys.load_key_ring(key_file), *_legacy_next_keys(key_file)):
             try:
-                data_key = crypto.unseal(file_key, header.wrapped_key, aad)
+                return crypto.unseal(file_key, header.wrapped_key, aad)
             except crypto.CryptoError:
                 continue
-            if candidate != key_file:
-                # A rekey stopped between writing the store and promoting its new key file.
-                os.replace(candidate, key_file)
-            return data_key
         if not key_file.exists():
             raise KeyUnavailableError(
                 f"the key file {key_file} is missing, so {self.path} cannot be decrypted; "
@@ -119,8 +204,9 @@ class Vault:
     def update(self, change: Change[R]) -> R:
         """Apply ``change`` to the current document under the lock and write the result.
 
-        The file is parsed and its key checked before anything is written, so a store that
-        fails to read is never overwritten.
+        The file is parsed and authenticated before anything is written, so a store that fails
+        to read is never overwritten. The write is in the current format: a format-1 store is
+        migrated by its first change.
         """
         with files.locked(self.dirs.lock_file):
             doc = self.read()
@@ -133,15 +219,29 @@ class Vault:
                 doc = replace(doc, header=header)
             else:
                 header = doc.header
-            new_doc, result = change(doc, self.sealer(header))
+            sealer = self.sealer(header)
+            new_doc, result = change(doc, sealer)
             if (fresh and not new_doc.entries) or (new_doc == doc and not fresh):
                 return result  # nothing to write; an empty store is not created
             if file_key is not None:
                 # The key goes to disk before any store that needs it.
                 keys.write_key_file(self.dirs.key_file, file_key)
-            files.remove_stale_temps(self.path)
-            files.atomic_write(self.path, codec.encode(new_doc).encode())
+            self._write(new_doc, sealer, previous=None if fresh else header)
             return result
+
+    def _write(self, doc: Document, sealer: Sealer, previous: Header | None) -> Header:
+        """Authenticate ``doc`` as the next generation after ``previous`` and replace the file;
+        then record the generation (after: a crash between leaves the record behind)."""
+        store_id = (previous.store_id if previous else None) or crypto.new_key_id()
+        generation = (previous.generation if previous and previous.store_id else 0) + 1
+        sealed = sealer.seal_document(doc, generation, store_id)
+        files.remove_stale_temps(self.path)
+        files.atomic_write(self.path, codec.encode(sealed).encode())
+        files.ensure_private_dir(self.dirs.config, "config directory")
+        generations.save(self._record_path(), generations.Seen(store_id, generation), self.path)
+        self._highest[store_id] = max(generation, self._highest.get(store_id, 0))
+        assert sealed.header is not None
+        return sealed.header
 
     def _source_for_new_store(self) -> str:
         source = self.env.get("IDX_AUTH_KEY_SOURCE") or "file"
@@ -164,7 +264,7 @@ class Vault:
             kdf = crypto.new_kdf_params()
             kek = keys.derive_passphrase_key(self._passphrase(True), kdf)
         data_key, key_id = crypto.new_key(), crypto.new_key_id()
-        wrapped = crypto.seal(kek, data_key, crypto.wrap_aad(1, key_id))
+        wrapped = crypto.seal(kek, data_key, crypto.wrap_aad(SEAL_FORMAT, key_id))
         self._data_keys[key_id] = data_key
         return Header(key_id, source, wrapped, kdf), new_file_key
 
@@ -206,9 +306,16 @@ class Vault:
     def rekey(self, source: str | None = None) -> Header:
         """Re-encrypt every entry under a new data key, optionally switching the key source.
 
-        With the file source the key file rotates too: the new one is written beside the old
-        as ``key.next``, the store is replaced, then ``key.next`` becomes ``key``; a crash in
-        between is repaired on the next read.
+        With the file source the key file rotates too, in three atomic replacements, each of
+        which leaves every reader a key for the store file it reads:
+
+        1. the key file holds the new key and the old one(s);
+        2. the store is replaced, wrapped under the new key;
+        3. the key file holds the new key only.
+
+        A crash after 1 or 2 leaves a key file with a spare key and a store that opens; a
+        reader that read the old store just before 2 and the key file after 3 reads the store
+        again (:meth:`read_snapshot`). Readers never write the key file.
         """
         with files.locked(self.dirs.lock_file):
             doc = self.read()
@@ -218,14 +325,20 @@ class Vault:
             header, file_key = self._make_header(target, rotate_file_key=True)
             new = self.sealer(header)
             entries = tuple(new.reseal(e, old) for e in doc.entries) if old else ()
-            next_path = _next_key_path(self.dirs.key_file)
+            key_file = self.dirs.key_file
             if file_key is not None:
-                keys.write_key_file(next_path, file_key)
-            files.atomic_write(self.path, codec.encode(Document(header, entries)).encode())
+                previous = (*keys.load_key_ring(key_file), *_legacy_next_keys(key_file))
+                keys.write_key_file(key_file, file_key, *previous)
+            written = self._write(Document(header, entries), new, previous=doc.header)
             if file_key is not None:
-                os.replace(next_path, self.dirs.key_file)
-            return header
+                keys.write_key_file(key_file, file_key)
+                files.remove(_next_key_path(key_file))
+            return written
 
 
 def _next_key_path(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".next")
+
+
+def _legacy_next_keys(key_file: Path) -> tuple[bytes, ...]:
+    return keys.load_key_ring(_next_key_path(key_file))

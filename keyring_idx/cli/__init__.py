@@ -85,6 +85,18 @@ def _groups_for(argv: Sequence[str]) -> Sequence[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
+    ours = args_in
+    if args_in[:1] == ["run"] and "--" in args_in:
+        ours = args_in[: args_in.index("--")]  # COMMAND's arguments are its own business
+    for position, arg in enumerate(ours, 1):
+        if not is_utf8(arg):
+            # Bytes that are not UTF-8 arrive as lone surrogates; nothing could store or send
+            # them, so say so before any command starts (the argument itself is not shown).
+            print(
+                f"idx-auth: error: argument {position} is not valid UTF-8 text; give it in UTF-8",
+                file=sys.stderr,
+            )
+            return 2
     from keyring_idx.cli import quick
 
     try:
@@ -109,6 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("idx-auth: interrupted", file=sys.stderr)
         return 130
     return code
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def entry() -> NoReturn:

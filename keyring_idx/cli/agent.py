@@ -175,7 +175,7 @@ def _file_entries() -> list[dict[str, Any]] | None:
     from store.vault import Vault
 
     try:
-        doc = Vault().read()
+        doc = Vault().read_for_listing()
     except StoreError:
         return None
     listed = []
@@ -245,11 +245,9 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 def _passphrase() -> str:
     path = os.environ.get("IDX_AUTH_PASSPHRASE_FILE")
     if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot read IDX_AUTH_PASSPHRASE_FILE {path}: {exc.strerror}") from None
-        value = text.rstrip("\r\n")
+        from store import keys
+
+        value = keys.read_passphrase_file(Path(path))
     elif sys.stdin.isatty():
         value = getpass.getpass("Passphrase for the credential store: ")
     else:

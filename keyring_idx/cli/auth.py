@@ -218,7 +218,9 @@ def describe(entry: Entry) -> dict[str, object]:
 def cmd_list(args: argparse.Namespace) -> int:
     # With an agent up, keyring_idx.cli.quick answered already (the same rows, from memory).
     vault = _vault()
-    entries = sorted(vault.read().entries, key=lambda e: (e.plain, e.service, e.username or ""))
+    entries = sorted(
+        vault.read_for_listing().entries, key=lambda e: (e.plain, e.service, e.username or "")
+    )
     if not entries and not args.json:
         say(f"No credentials stored in {vault.path}")
         return 1
@@ -230,7 +232,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path: Path = args.path or plaintext.uv_store_path(os.environ, Path.home())
     # uv holds this lock for every read and write of its store.
-    with files.locked(path.with_name(path.name + ".lock")):
+    with files.locked(path.with_name(path.name + ".lock"), ours=False):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -296,10 +298,10 @@ def _write_uv_file(out: Path, text: str) -> None:
 
     if out.name == "credentials.toml":
         # Writing into a uv credentials dir: take uv's lock like uv does.
-        with files.locked(out.with_name(out.name + ".lock")):
-            files.atomic_write(out, text.encode())
+        with files.locked(out.with_name(out.name + ".lock"), ours=False):
+            files.atomic_write(out, text.encode(), ours=False)
     else:
-        files.atomic_write(out, text.encode())
+        files.atomic_write(out, text.encode(), ours=False)
 
 
 def cmd_rekey(args: argparse.Namespace) -> int:

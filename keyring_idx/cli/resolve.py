@@ -65,6 +65,6 @@ def cmd_resolve(args: argparse.Namespace) -> int:
         # block; httpcore is a hard dependency of httpx.
         import httpcore  # noqa: F401
 
-        from keyring_idx.resolver.run import run
+        from keyring_idx.cli.resolve_run import run
 
     return run(args)

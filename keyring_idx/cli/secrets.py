@@ -30,7 +30,7 @@ def from_flag(value: str | None, flag: str, prompt: str) -> str:
         )
     if not secret:
         raise CliError(f"empty {flag.lstrip('-')}; nothing stored")
-    return secret
+    return utf8_text(secret, f"the {flag.lstrip('-')}")
 
 
 def read_stdin_line() -> str:
@@ -48,4 +48,13 @@ def username_prompt() -> str:
     name = sys.stdin.readline().strip()
     if not name:
         raise CliError("empty username; nothing stored")
-    return name
+    return utf8_text(name, "the username")
+
+
+def utf8_text(value: str, what: str) -> str:
+    """``value`` if it is valid UTF-8 text; bytes that were not arrive as lone surrogates."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CliError(f"{what} is not valid UTF-8 text; nothing stored") from None
+    return value

@@ -178,7 +178,7 @@ def _keyring_command_note() -> str:
 def cmd_setup_uv(args: argparse.Namespace) -> int:
     from store.vault import Vault
 
-    doc = Vault().read()
+    doc = Vault().read_for_listing()
     stored = sorted({(e.service, e.username) for e in doc.entries if not e.plain and e.username})
     bearer = sorted({e.service for e in doc.entries if not e.plain and e.scheme == "bearer"})
     advice = uv_advice(stored)

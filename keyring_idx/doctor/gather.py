@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from keyring_idx.doctor.model import AgentFacts, StoreFacts, UvPlaintextFacts
+from keyring_idx.doctor.model import AgentFacts, FileFacts, StoreFacts, UvPlaintextFacts
 from keyring_idx.resolver.config import CliOptions, Layer, Settings, build_settings
 from keyring_idx.resolver.config_files import Project, read_layers, read_project
 from store import keys
@@ -35,6 +35,20 @@ def no_prompt(env: Mapping[str, str]) -> keys.PassphraseReader:
         return from_file(confirm)
 
     return read
+
+
+def file_facts(env: Mapping[str, str]) -> FileFacts:
+    """The private-file rule over every directory and file of ours that exists."""
+    from store import files
+    from store.dirs import private_paths
+
+    paths = private_paths(resolve_dirs(env), env)
+    problems = tuple(
+        problem
+        for path, what, is_dir in paths
+        if (problem := (files.inspect_dir if is_dir else files.inspect_file)(path, what))
+    )
+    return FileFacts(len(paths), problems)
 
 
 def open_vault(env: Mapping[str, str]) -> Vault:
@@ -99,7 +113,7 @@ def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Docu
     path = str(vault.path)
     exists = vault.path.exists()
     try:
-        doc = vault.read()
+        doc = vault.read_for_listing()
     except StoreError as exc:
         return StoreFacts(path, exists, error=str(exc)), Document()
     header = doc.header
@@ -114,7 +128,7 @@ def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Docu
     if header.key_source == "passphrase" and not env.get("IDX_AUTH_PASSPHRASE_FILE"):
         return replace(base, locked=True), doc
     try:
-        vault.sealer(header)
+        doc = vault.read()  # unwraps the key and authenticates every field
     except StoreError as exc:
         return replace(base, error=str(exc)), doc
     bad: list[str] = []

@@ -7,6 +7,7 @@ from keyring_idx.doctor.model import (
     OURS,
     AgentFacts,
     Check,
+    FileFacts,
     KeyringFacts,
     ProviderFacts,
     StoreFacts,
@@ -86,6 +87,24 @@ def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
             "idx-auth refresh (for entries with a token provider), else idx-auth login them again",
         )
     return Check("store", "ok", f"{what} (key source: {store.key_source}); all decrypt")
+
+
+def check_files(facts: FileFacts) -> Check:
+    """The rule the store applies to its own directories and files, checked ahead of time."""
+    if not facts.problems:
+        return Check(
+            "files",
+            "ok",
+            f"{facts.checked} directories and files: yours, closed to other users, no symlinks",
+        )
+    first, *rest = facts.problems
+    more = f" (and {len(rest)} more: " + "; ".join(rest) + ")" if rest else ""
+    return Check(
+        "files",
+        "fail",
+        first + more,
+        "fix each as the message says; idx-auth refuses to use them until then",
+    )
 
 
 def check_uv_plaintext(uv: UvPlaintextFacts) -> Check:

@@ -62,6 +62,14 @@ class StoreFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class FileFacts:
+    """Our directories and files held to the private-file rule (owner, mode, no symlink)."""
+
+    checked: int
+    problems: tuple[str, ...] = ()  # each names the path, what is wrong and the fix
+
+
+@dataclass(frozen=True, slots=True)
 class UvPlaintextFacts:
     """uv's own plaintext ``credentials.toml`` (``uv auth login``), which uv reads before
     keyring."""

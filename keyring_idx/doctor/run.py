@@ -32,6 +32,7 @@ def diagnose(
     agent = gather.agent_facts(env)
     store, doc = gather.store_facts(env, now or datetime.now(UTC))
     checks = [
+        local_checks.check_files(gather.file_facts(env)),
         local_checks.check_store(store, agent),
         local_checks.check_agent(agent, store),
         local_checks.check_uv_plaintext(gather.uv_plaintext_facts(env)),

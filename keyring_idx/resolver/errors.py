@@ -1,4 +1,4 @@
-"""The resolver's exception tree; ``exit_code`` is what ``idx-auth`` exits with."""
+"""The resolver's exception tree; ``exit_code`` is what ``idx-auth`` exits with. Pure."""
 
 from __future__ import annotations
 

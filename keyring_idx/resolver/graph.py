@@ -38,15 +38,8 @@ from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.credentials import CredentialKind
 from keyring_idx.resolver.errors import MetadataError, ResolverError
 from keyring_idx.resolver.metadata import CoreMetadata
-from keyring_idx.resolver.resolve import (
-    PageFetcher,
-    Resolved,
-    Skipped,
-    Step,
-    Unresolved,
-    resolve_all,
-    resolve_one,
-)
+from keyring_idx.resolver.outcome import Graph, Pin, Resolved, Skipped, Step, Unresolved
+from keyring_idx.resolver.resolve import PageFetcher, resolve_all, resolve_one
 from keyring_idx.resolver.select import Candidate, Target, candidates, choose, prereleases_allowed
 from keyring_idx.resolver.simple import DistFile
 
@@ -135,35 +128,6 @@ class Offer:
     steps: tuple[Step, ...]
     problem: str | None = None  # why nothing is offered
     fallback: bool = False  # found only by the audit's look outside the search order
-
-
-@dataclass(frozen=True, slots=True)
-class Pin:
-    """One package of the resolved graph."""
-
-    name: NormalizedName
-    version: str
-    index: Index
-    file: DistFile
-    files: tuple[DistFile, ...]
-    credential: CredentialKind
-    required_by: tuple[str, ...]
-    why: str
-    steps: tuple[Step, ...]
-    metadata_source: str
-    requirements: tuple[str, ...]  # the specifiers that constrained it, with who asked
-    fallback: bool = False
-
-    @property
-    def hashes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
-
-
-@dataclass(frozen=True, slots=True)
-class Graph:
-    pins: tuple[Pin, ...]
-    skipped: tuple[Skipped, ...]
-    failures: tuple[Unresolved, ...]
 
 
 def _versions(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from keyring_idx.resolver.config import strip_userinfo
-from keyring_idx.resolver.graph import Graph
+from keyring_idx.resolver.outcome import Graph
 from keyring_idx.resolver.report import _step_line
 
 

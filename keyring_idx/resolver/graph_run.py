@@ -15,8 +15,9 @@ from keyring_idx.resolver.build import SdistBuilder, Wheel
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.errors import MetadataError
-from keyring_idx.resolver.graph import Graph, PageCache, resolve_graph
+from keyring_idx.resolver.graph import PageCache, resolve_graph
 from keyring_idx.resolver.metadata import MetadataSource, download_file
+from keyring_idx.resolver.outcome import Graph
 from keyring_idx.resolver.select import Target
 from keyring_idx.resolver.simple import DistFile
 

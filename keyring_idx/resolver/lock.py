@@ -16,7 +16,7 @@ import tomli_w
 
 from keyring_idx.resolver.config import strip_userinfo
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph import Pin
+from keyring_idx.resolver.outcome import Pin
 from keyring_idx.resolver.select import Target
 from keyring_idx.resolver.simple import DistFile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from keyring_idx.resolver.resolve import Resolved, Result, Skipped, Step, Unresolved
+from keyring_idx.resolver.outcome import Resolved, Result, Skipped, Step, Unresolved
 
 
 def to_json(results: Sequence[Result]) -> dict[str, Any]:

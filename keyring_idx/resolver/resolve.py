@@ -21,8 +21,8 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from keyring_idx.resolver.client import PageResult
 from keyring_idx.resolver.config import Index, Settings
-from keyring_idx.resolver.credentials import CredentialKind
 from keyring_idx.resolver.errors import ConfigError, ResolverError
+from keyring_idx.resolver.outcome import Resolved, Result, Skipped, Step, Unresolved
 from keyring_idx.resolver.policy import classify, indexes_for
 from keyring_idx.resolver.select import Candidate, Choice, Target, candidates, choose
 from keyring_idx.resolver.simple import DistFile
@@ -30,58 +30,6 @@ from keyring_idx.resolver.simple import DistFile
 
 class PageFetcher(Protocol):
     def page(self, index: Index, name: NormalizedName) -> PageResult: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One index asked for one package, for ``--explain``."""
-
-    index: Index
-    url: str
-    status: int | None
-    credential: CredentialKind
-    outcome: str  # found / absent / stop / error / chosen / skipped ...
-    detail: str
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    requirement: str
-    name: NormalizedName
-    version: str
-    index: Index
-    file: DistFile
-    files: tuple[DistFile, ...]
-    credential: CredentialKind
-    why: str
-    steps: tuple[Step, ...]
-
-    @property
-    def hashes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
-
-
-@dataclass(frozen=True, slots=True)
-class Unresolved:
-    requirement: str
-    name: NormalizedName | None
-    reason: str
-    steps: tuple[Step, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A requirement no index is asked for: its marker excludes the target environment, or
-    ``tool.uv.sources`` gives it a git, path, url or workspace source."""
-
-    requirement: str
-    name: NormalizedName
-    reason: str
-    label: str = "marker"  # what the table shows: "marker", or the kind of source
-
-
-Result = Resolved | Unresolved | Skipped
 
 
 @dataclass(frozen=True, slots=True)

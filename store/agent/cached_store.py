@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from store import codec, files, lookup
+from store import lookup
 from store.agent.store_view import Found
 from store.dirs import Dirs
 from store.errors import InvalidServiceError, KeyUnavailableError, StoreFileError
@@ -65,7 +65,7 @@ class CachedStore:
 
     def _read_key_source(self) -> str:
         try:
-            doc = Vault(self.dirs).read()
+            doc = Vault(self.dirs).peek()  # only the key source: no key needed yet
         except StoreFileError:
             return os.environ.get("IDX_AUTH_KEY_SOURCE") or "file"
         if doc.header is None:
@@ -113,16 +113,9 @@ class CachedStore:
     def _load(self, vault: Vault) -> _Snapshot:
         # Signature first: if a writer replaces the file after it, the next stat differs.
         signature = self._signature()
-        raw = files.read_private_bytes(self.dirs.store_file, "store")
+        raw, doc = vault.read_snapshot()  # every field authenticated with the key
         if raw is None:
             return _Snapshot(None, b"", Document())
-        try:
-            doc = codec.decode(raw.decode("utf-8"))
-        except (UnicodeDecodeError, codec.CodecError) as exc:
-            raise StoreFileError(
-                f"{self.store_path} is not a valid store: {exc}; it was left untouched: "
-                "restore it from a backup or move it aside"
-            ) from None
         return _Snapshot(signature, raw, doc)
 
     def _current(self) -> tuple[Vault, _Snapshot]:
@@ -201,7 +194,7 @@ class CachedStore:
         if self._vault is not None and snapshot is not None:
             doc = self._current()[1].doc
         else:
-            doc = Vault(self.dirs).read()  # names and usernames are not encrypted
+            doc = Vault(self.dirs).read_for_listing()  # names and usernames are not encrypted
         return [entry_info(e) for e in doc.entries]
 
     # --- writing -------------------------------------------------------------------------------

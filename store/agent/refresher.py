@@ -26,8 +26,7 @@ from store.errors import KeyUnavailableError, StoreError
 from store.model import Entry, entry_key
 from store.refresh import entries, roster
 from store.refresh.entries import EntryRefresh
-from store.refresh.routine import prime
-from store.refresh.schedule import RandomSource, Reason, failed
+from store.refresh.schedule import RandomSource, Reason, failed, prime
 from store.refresh.state import RefreshState
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The refresh package's exception tree.
+"""The refresh package's exception tree. Pure: exception classes only.
 
 Each message names the provider, what failed and the fix; none carries a token or a client
 secret. Foreign exceptions (subprocess, httpx, botocore, google-auth, azure-identity) are

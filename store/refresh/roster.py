@@ -17,8 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from store.refresh import schedule
-from store.refresh.routine import prime
-from store.refresh.schedule import RandomSource
+from store.refresh.schedule import RandomSource, prime
 from store.refresh.state import RefreshState, state_fields, state_from_fields
 from store.refresh.token import Token
 

@@ -10,7 +10,7 @@ persists ``Outcome.state``: the token into the entry's secret and ``expires-at``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,11 +44,6 @@ def known_secrets(spec: ProviderSpec, state: RefreshState | None) -> list[str | 
     if state is not None and state.token is not None:
         secrets.append(state.token.secret)
     return secrets
-
-
-def prime(state: RefreshState, now: datetime, rand: RandomSource) -> RefreshState:
-    """``state`` with its next attempt planned, for an agent that just loaded the entry."""
-    return replace(state, next_attempt=schedule.plan(state, now, rand))
 
 
 def refresh(

@@ -103,6 +103,11 @@ def plan(state: RefreshState, now: datetime, rand: RandomSource) -> datetime:
     return refresh_at(token, rand)
 
 
+def prime(state: RefreshState, now: datetime, rand: RandomSource) -> RefreshState:
+    """``state`` with its next attempt planned, for an agent that just loaded the entry."""
+    return replace(state, next_attempt=plan(state, now, rand))
+
+
 def should_attempt(state: RefreshState, reason: Reason, now: datetime) -> bool:
     token = state.token
     if reason is Reason.FORCE:

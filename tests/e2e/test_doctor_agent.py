@@ -85,6 +85,7 @@ def test_missing_key_file_fails_the_store_check(tmp_path: Path) -> None:
 def test_passphrase_store_locked_then_unlocked_never_prompting(tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text(PASSPHRASE + "\n")
+    pw.chmod(0o600)  # a passphrase file must be private
     vault(tmp_path, IDX_AUTH_KEY_SOURCE="passphrase", IDX_AUTH_PASSPHRASE_FILE=str(pw)).login(
         SVC, "alice", SECRET
     )
@@ -98,6 +99,7 @@ def test_passphrase_store_locked_then_unlocked_never_prompting(tmp_path: Path) -
     assert doctor(tmp_path, IDX_AUTH_PASSPHRASE_FILE=str(pw))["store"]["verdict"] == "ok"
     bad = tmp_path / "bad"
     bad.write_text("wrong\n")
+    bad.chmod(0o600)  # a passphrase file must be private
     assert doctor(tmp_path, IDX_AUTH_PASSPHRASE_FILE=str(bad))["store"]["verdict"] == "fail"
     proc, _sock = start_real(tmp_path)
     try:

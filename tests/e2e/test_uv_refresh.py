@@ -39,7 +39,9 @@ def keyring_setup(tmp_path: Path) -> Setup:
         UV_NO_CONFIG="1",
     )
     rc = Path(setup.env["XDG_CONFIG_HOME"]) / "python_keyring" / "keyringrc.cfg"
-    rc.parent.mkdir(parents=True, exist_ok=True)
+    # keyring's config sits in the config dir idx-auth uses too, which must stay private.
+    rc.parent.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    rc.parent.mkdir(exist_ok=True)
     rc.write_text(f"[backend]\ndefault-keyring = {BACKEND}\n")
     return setup
 

@@ -31,6 +31,9 @@ def test_uv_parses_our_store_with_every_kind_of_entry(uv: str, idx_auth: str, di
         expires_at=datetime(2030, 1, 1, tzinfo=UTC),
         refresh={"provider": "command", "command": "echo hi", "secret-x": "hidden"},
     )
+    # Format 2: every entry and the header carry a mac, which uv must ignore like our other keys.
+    text = dirs.store_file.read_text()
+    assert "format = 2" in text and text.count('mac = "mac:v1:') == 6
     env = dict(os.environ, UV_CREDENTIALS_DIR=str(dirs.data))
     got = run([uv, "auth", "token", "https://h.example/simple/", "-u", "alice"], env=env)
     assert got.returncode == 0, got.stderr

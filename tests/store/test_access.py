@@ -108,6 +108,7 @@ def test_a_locked_agent_is_an_error_and_the_file_is_not_read(tmp_path: Path) -> 
     # while the keyring backend answered nothing; now both stop at the locked agent (exit 3).
     pw = tmp_path / "pw"
     pw.write_text("correct horse\n")
+    pw.chmod(0o600)  # a passphrase file must be private
     env = agent_env(tmp_path, IDX_AUTH_KEY_SOURCE="passphrase", IDX_AUTH_PASSPHRASE_FILE=str(pw))
     _vault(env).login(SVC, "alice", "pw-alice")
     proc, _sock = start_real(tmp_path)

@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 from store import codec
 from store.model import SCHEMES, Document, Entry, Header, KdfParams, Scheme
 
-HEADER = Header(key_id="0011223344556677", key_source="file", wrapped_key="enc:v1:d3JhcA==")
+HEADER = Header(
+    key_id="0011223344556677",
+    key_source="file",
+    wrapped_key="enc:v1:d3JhcA==",
+    store_id="5701e1d",
+    generation=3,
+    mac="mac:v1:aGVhZA==",
+)
+LEGACY = Header(
+    key_id="0011223344556677", key_source="file", wrapped_key="enc:v1:d3JhcA==", format=1
+)
+SALT = "c2FsdHNhbHRzYWx0c2FsdA=="
 
 
 def sealed(tag: str) -> str:
@@ -25,11 +36,19 @@ def test_empty_document_is_written_like_uv() -> None:
 
 def test_round_trip_keeps_every_field() -> None:
     doc = Document(
-        header=Header("k", "passphrase", "enc:v1:w", KdfParams("c2FsdA==", 65536, 3, 4)),
+        header=Header(
+            "k",
+            "passphrase",
+            "enc:v1:w",
+            KdfParams(SALT, 65536, 3, 4),
+            store_id="s",
+            generation=7,
+            mac="mac:v1:h",
+        ),
         entries=(
-            Entry("https://a.example/", "u", "basic", sealed("AA")),
-            Entry("https://b.example/api", None, "bearer", sealed("BB")),
-            Entry("https://c.example/", "only-user", "basic", None),
+            Entry("https://a.example/", "u", "basic", sealed("AA"), mac="mac:v1:a"),
+            Entry("https://b.example/api", None, "bearer", sealed("BB"), mac="mac:v1:b"),
+            Entry("https://c.example/", "only-user", "basic", None, mac="mac:v1:c"),
             Entry(
                 "https://d.example/",
                 "aws",
@@ -37,8 +56,9 @@ def test_round_trip_keeps_every_field() -> None:
                 sealed("CC"),
                 expires_at=datetime(2026, 11, 21, 10, 0, tzinfo=UTC),
                 refresh=(("provider", "command"), ("secret-client", sealed("DD"))),
+                mac="mac:v1:d",
             ),
-            Entry("my app", "someone", "basic", sealed("EE"), plain=True),
+            Entry("my app", "someone", "basic", sealed("EE"), plain=True, mac="mac:v1:e"),
         ),
     )
     assert codec.decode(codec.encode(doc)) == doc
@@ -48,13 +68,13 @@ def test_uv_schema_field_order_and_plain_entries_outside_credential() -> None:
     doc = Document(
         header=HEADER,
         entries=(
-            Entry("https://a.example/", "u", "basic", sealed("AA")),
-            Entry("not a url", "u", "basic", sealed("BB"), plain=True),
+            Entry("https://a.example/", "u", "basic", sealed("AA"), mac="mac:v1:a"),
+            Entry("not a url", "u", "basic", sealed("BB"), plain=True, mac="mac:v1:b"),
         ),
     )
     text = codec.encode(doc)
     data = tomllib.loads(text)
-    assert list(data["credential"][0]) == ["service", "username", "scheme", "password"]
+    assert list(data["credential"][0]) == ["service", "username", "scheme", "password", "mac"]
     assert [c["service"] for c in data["credential"]] == ["https://a.example/"]
     assert data["idx-auth"]["plain"][0]["service"] == "not a url"
 
@@ -122,6 +142,7 @@ def entries(draw: st.DrawFn) -> Entry:
         plain=plain,
         expires_at=expires,
         refresh=tuple(sorted(refresh.items())),
+        mac="mac:v1:" + draw(st.text(alphabet="ABCDEFabcdef0123456789-_=", min_size=4)),
     )
 
 

@@ -53,6 +53,7 @@ def test_status_lock_unlock_with_a_passphrase_store(tmp_path: Path) -> None:
         assert idx(tmp_path, "unlock").returncode == 2
         pw = tmp_path / "pw"
         pw.write_text("wrong\n")
+        pw.chmod(0o600)  # a passphrase file must be private
         bad = idx(tmp_path, "unlock", IDX_AUTH_PASSPHRASE_FILE=str(pw))
         assert bad.returncode == 2 and "wrong" not in bad.stdout
         pw.write_text(PASSPHRASE + "\n")

@@ -171,6 +171,7 @@ def test_passphrase_store_from_the_ci_passphrase_file(
 ) -> None:
     phrase = tmp_path / "phrase"
     phrase.write_text("correct horse battery staple\n")
+    phrase.chmod(0o600)  # a passphrase file must be private
     monkeypatch.setenv("IDX_AUTH_KEY_SOURCE", "passphrase")
     monkeypatch.setenv("IDX_AUTH_PASSPHRASE_FILE", str(phrase))
     assert cli("login", "https://h.example/", "-u", "a", "--password", "-", stdin="pw\n")[0] == 0

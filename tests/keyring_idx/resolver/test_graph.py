@@ -9,9 +9,10 @@ from packaging.version import Version
 
 from keyring_idx.resolver.client import PageResult
 from keyring_idx.resolver.config import Index, Settings, SourcePin, Strategy
-from keyring_idx.resolver.graph import DIRECT, Graph, resolve_graph
+from keyring_idx.resolver.graph import DIRECT, resolve_graph
 from keyring_idx.resolver.graph_report import explain, table, to_json
 from keyring_idx.resolver.metadata import CoreMetadata
+from keyring_idx.resolver.outcome import Graph
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
 

@@ -9,8 +9,8 @@ from packaging.utils import canonicalize_name
 
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph import Pin
 from keyring_idx.resolver.lock import dumps, with_hashes
+from keyring_idx.resolver.outcome import Pin
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
 

@@ -9,8 +9,9 @@ from packaging.utils import NormalizedName
 
 from keyring_idx.resolver.client import PageResult
 from keyring_idx.resolver.config import Index, Settings, Strategy
+from keyring_idx.resolver.outcome import Resolved, Skipped, Unresolved
 from keyring_idx.resolver.report import explain, table, to_json
-from keyring_idx.resolver.resolve import Resolved, Skipped, Unresolved, resolve_all, resolve_one
+from keyring_idx.resolver.resolve import resolve_all, resolve_one
 from keyring_idx.resolver.select import make_target
 from keyring_idx.resolver.simple import DistFile
 

@@ -126,6 +126,7 @@ def test_concurrent_cli_writes_while_serving(tmp_path: Path) -> None:
 def test_passphrase_store_needs_unlock(tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text("correct horse\n")
+    pw.chmod(0o600)  # a passphrase file must be private
     v = vault(tmp_path, IDX_AUTH_KEY_SOURCE="passphrase", IDX_AUTH_PASSPHRASE_FILE=str(pw))
     v.login(SVC, "alice", "pw-alice")
     proc, sock = start_real(tmp_path)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from store.refresh.errors import TokenFetchError
 from store.refresh.providers import FetchContext
-from store.refresh.routine import first_token, prime, refresh
-from store.refresh.schedule import Reason
+from store.refresh.routine import first_token, refresh
+from store.refresh.schedule import Reason, prime
 from store.refresh.spec import ProviderSpec
 from store.refresh.state import RefreshState
 from store.refresh.token import Token

@@ -1,4 +1,8 @@
-"""The I/O shell of ``idx-auth resolve``: read settings, build the client, print the outcome."""
+"""The I/O shell of ``idx-auth resolve``: read settings, build the client, print the outcome.
+
+Imported only when the command runs (see :mod:`keyring_idx.cli.resolve`): it pulls in httpx and
+the resolver.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,11 @@ from keyring_idx.resolver.config import CliOptions, build_settings
 from keyring_idx.resolver.config_files import read_layers, read_project
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph import Graph, Pin
 from keyring_idx.resolver.graph_run import run_graph
 from keyring_idx.resolver.metadata import download_file
+from keyring_idx.resolver.outcome import Graph, Pin, Result
 from keyring_idx.resolver.report import explain, failures, table, to_json
-from keyring_idx.resolver.resolve import Result, resolve_all
+from keyring_idx.resolver.resolve import resolve_all
 from keyring_idx.resolver.select import Target, make_target
 from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
