@@ -1,4 +1,5 @@
 """JSON through the C accelerator that :mod:`json` itself uses, without importing :mod:`json`.
+Pure: text in, values out.
 
 Importing :mod:`json` pulls in :mod:`re` and :mod:`enum` (its decoder compiles regular
 expressions at import time): on these machines about as long as starting Python itself. The

@@ -151,6 +151,7 @@ def test_identical_with_the_agent_down(index: Index, env: dict[str, str]) -> Non
 def test_identical_with_the_agent_locked(index: Index, env: dict[str, str], tmp_path: Path) -> None:
     phrase = tmp_path / "phrase"
     phrase.write_text(PASSPHRASE + "\n")
+    phrase.chmod(0o600)
     store_env = {
         **env,
         "IDX_AUTH_KEY_SOURCE": "passphrase",
