@@ -13,7 +13,7 @@ from store.refresh.providers.base import FetchContext, Provider
 from store.refresh.spec import ProviderSpec
 from store.refresh.token import Token
 
-PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure")
+PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure", "vault")
 
 __all__ = ["PROVIDER_NAMES", "FetchContext", "Provider", "fetch_token", "get_provider"]
 

@@ -23,8 +23,8 @@ def test_every_name_has_a_provider() -> None:
 
 
 def test_unknown_provider() -> None:
-    with pytest.raises(UnknownProviderError, match="unknown token provider 'vault'; choose one"):
-        get_provider("vault")
+    with pytest.raises(UnknownProviderError, match="unknown token provider 'ldap'; choose one"):
+        get_provider("ldap")
 
 
 @pytest.mark.parametrize(
