@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomli_w
 
 from store.model import SCHEMES, Scheme
 
@@ -26,6 +23,8 @@ class PlainCredential:
 
 
 def decode(text: str) -> list[PlainCredential]:
+    import tomllib  # here, not at import: the resolver imports this module on every run
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -66,6 +65,8 @@ def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def encode(creds: Iterable[PlainCredential]) -> str:
+    import tomli_w
+
     items: list[dict[str, str]] = []
     for c in creds:
         item = {"service": c.service}
@@ -80,8 +81,6 @@ def encode(creds: Iterable[PlainCredential]) -> str:
 
 def uv_store_path(env: Mapping[str, str], home: Path) -> Path:
     """Where uv keeps its plaintext store, by uv's rules."""
-    explicit = env.get("UV_CREDENTIALS_DIR")
-    if explicit:
-        return Path(explicit) / "credentials.toml"
-    data = env.get("XDG_DATA_HOME") or str(home / ".local" / "share")
-    return Path(data) / "uv" / "credentials" / "credentials.toml"
+    from store.dirs import uv_credentials_file
+
+    return uv_credentials_file(env, home)
