@@ -101,6 +101,7 @@ class OpenBao:
     process: subprocess.Popen[bytes]
     jwt: JwtIssuer = field(default_factory=JwtIssuer)
     ca: str | None = None  # with TLS (-dev-tls): the CA that signed the server's certificate
+    namespace: str | None = None  # the namespace api() works in (None: the root one)
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -111,7 +112,10 @@ class OpenBao:
         response = httpx.request(
             method,
             f"{self.addr}/v1/{path}",
-            headers={"X-Vault-Token": self.root},
+            headers={
+                "X-Vault-Token": self.root,
+                **({"X-Vault-Namespace": self.namespace} if self.namespace else {}),
+            },
             json=body,
             timeout=10,
             trust_env=False,
