@@ -96,6 +96,15 @@ def read_layers(
     return layers
 
 
+def read_pyproject(project_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml, from the project directory upwards, and its contents."""
+    for directory in (project_dir, *project_dir.parents):
+        path = directory / "pyproject.toml"
+        if path.is_file():
+            return path, _load(path)
+    return None
+
+
 def read_project(project_dir: Path) -> Project:
     """``[project] dependencies`` and ``tool.uv.sources`` of the nearest pyproject.toml."""
     for directory in (project_dir, *project_dir.parents):
