@@ -284,3 +284,21 @@ def test_the_engine_is_asked_again_after_a_failed_read(tmp_path: Path) -> None:
     with pytest.raises(TokenFetchError, match="no secret at kv/a"):
         fetch_token(spec, ctx)
     assert fetch_token(spec, ctx).secret == "v2"
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"), [("", "is empty"), ("a.b.c\nextra", "does not hold a JWT")]
+)
+def test_a_jwt_variable_must_hold_one_jwt(
+    value: str, wanted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_JWT", value)
+    http, seen = client(lambda request: login_answer())
+    spec = ProviderSpec.build(
+        "vault",
+        {"addr": "https://v.example", "path": "secret/a", "auth": "jwt", "role": "ci",
+         "jwt-env": "MY_JWT"},
+    )  # fmt: skip
+    with pytest.raises(TokenFetchError, match=wanted):
+        fetch_token(spec, FetchContext(now=T0, http_client=http))
+    assert seen == []  # nothing was sent
