@@ -167,6 +167,19 @@ class Settings:
             return tuple(implicit)
         return (*implicit, default)
 
+    def default_index(self) -> Index:
+        """The default index: the first ``default = true`` (even one that is also explicit, and
+        so searched for pinned packages only), else PyPI."""
+        seen: set[str] = set()
+        for index in self.indexes:
+            if index.name is not None:
+                if index.name in seen:
+                    continue
+                seen.add(index.name)
+            if index.default:
+                return index
+        return Index(url=PYPI_URL, default=True, origin="uv default")
+
     def named(self, name: str, package: str = "") -> Index:
         """The index a ``tool.uv.sources`` pin refers to (first of that name)."""
         pool = self.indexes if self.pin_indexes is None else self.pin_indexes
