@@ -90,3 +90,12 @@ def test_a_subcommand_help_names_its_page(capsys: pytest.CaptureFixture[str]) ->
         main(["token", "--help"])
     out = capsys.readouterr().out
     assert "docs/store.md" in out.split("options:")[-1]
+
+
+def test_login_offers_the_stores_list_of_providers() -> None:
+    from keyring_idx.cli import commands
+    from store.refresh import PROVIDER_NAMES
+
+    login = commands(build_parser(("auth",)))["login"]
+    choices = next(a.choices for a in login._actions if a.dest == "provider")
+    assert tuple(choices or ()) == PROVIDER_NAMES

@@ -22,6 +22,16 @@ def test_every_name_has_a_provider() -> None:
         assert get_provider(name).name == name
 
 
+def test_one_list_of_providers_names_every_provider_module() -> None:
+    # The CLI's --provider choices are this list too (keyring_idx.cli.refresh).
+    from pathlib import Path
+
+    import store.refresh.providers as package
+
+    modules = {p.stem for p in Path(package.__file__).parent.glob("*.py")} - {"__init__", "base"}
+    assert modules == set(PROVIDER_NAMES)
+
+
 def test_unknown_provider() -> None:
     with pytest.raises(UnknownProviderError, match="unknown token provider 'vault'; choose one"):
         get_provider("vault")
