@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from demo.localindex import free_port
-from tests.e2e.index_server import make_wheel
+from demo.wheels import make_wheel
 
 INDEXES = 3
 PACKAGES = 50

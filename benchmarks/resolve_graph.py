@@ -29,7 +29,7 @@ from pathlib import Path
 
 from benchmarks.resolve import find_nginx, nginx_conf, wait_for
 from demo.localindex import free_port
-from tests.e2e.dists import core_metadata, make_wheel
+from demo.wheels import core_metadata, make_wheel
 
 INDEXES = 3
 GENERATED = 135
