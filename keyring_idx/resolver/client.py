@@ -7,7 +7,6 @@ never over plain http to a host other than loopback.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import threading
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from keyring_idx.resolver.credentials import (
 )
 from keyring_idx.resolver.errors import IndexRequestError, MissingCredentialsError
 from keyring_idx.resolver.simple import ACCEPT, DistFile, parse_html, parse_page
+from store import service
 from store.http import NetworkSettings, make_client, ssl_context
 
 MAX_REDIRECTS = 10
@@ -65,27 +65,20 @@ def _page_base(index_url: str) -> tuple[tuple[str, str], str, str]:
 
 
 @lru_cache(maxsize=4096)
-def origin(url: str) -> Origin:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def origin(url: str) -> Origin | None:
+    """The request's origin as the store's lookup reads the same URL (uv's URL parser)."""
+    return service.origin(url)
 
 
 def may_send(url: str, index_url: str) -> str | None:
     """Why credentials must not go with a request to ``url`` (None: they may)."""
-    if origin(url) != origin(index_url):
-        return f"not sent to {origin(url)[1]}: another origin than the index"
-    scheme, host, _ = origin(url)
-    if scheme != "https" and not is_loopback(host):
+    where = origin(url)
+    if where is None:
+        return "not sent: not an http(s) URL"
+    if where != origin(index_url):
+        return f"not sent to {where[1]}: another origin than the index"
+    scheme, host, _ = where
+    if scheme != "https" and not service.is_loopback_host(host):
         return "not sent: plain http to a non-loopback host"
     return None
 
@@ -103,6 +96,8 @@ class _Pools:
 
     def get(self, url: str) -> httpx.Client:
         key = origin(url)
+        if key is None:
+            raise IndexRequestError(f"{url} is not an http(s) URL; check the index URL")
         with self.lock:
             client = self.clients.get(key)
             if client is None:
