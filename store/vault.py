@@ -130,7 +130,9 @@ class Vault:
                 raise generations.refuse(
                     self.path,
                     f"it is generation {header.generation}, but this process already read "
-                    f"generation {self._highest[header.store_id]}; restore the newer file",
+                    f"generation {self._highest[header.store_id]}; restore the newer file, or, "
+                    "if you put this copy back on purpose, restart this process (the agent: "
+                    "idx-auth agent) after deleting the generation record in the config dir",
                 )
         record = self._record_path()
         if record.parent.is_dir():

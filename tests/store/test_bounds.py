@@ -13,13 +13,13 @@ import pytest
 
 from keyring_idx.backend import IdxKeyring
 from store import codec, crypto
-from store.dirs import Dirs
+from store.dirs import Dirs, resolve_dirs
 from store.errors import InvalidInputError, StoreFileError
 from store.model import KdfParams
 from store.vault import Vault
 from tests.keyring_idx.cli import conftest as cli_conftest
 from tests.keyring_idx.cli.conftest import Cli
-from tests.store.agent.agentproc import ROOT
+from tests.store.agent.agentproc import ROOT, agent_env, stop, wait_until_serving
 
 cli = cli_conftest.cli
 
@@ -171,3 +171,22 @@ def test_non_utf8_bytes_from_a_real_terminal_pipe(dirs: Dirs) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and b"Traceback" not in done.stderr
+
+
+def test_the_agent_starts_locked_on_a_deeply_nested_store(tmp_path: Path) -> None:
+    env = agent_env(tmp_path)
+    dirs = resolve_dirs(env)
+    put_store(dirs, DEEP)
+    sock = Path(env["IDX_AUTH_RUNTIME_DIR"]) / "agent.sock"
+    log_path = tmp_path / "agent.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "keyring_idx.cli", "agent"], env=env, stderr=log_file
+        )
+        try:
+            wait_until_serving(sock, proc)  # it serves (locked) instead of dying
+            assert proc.poll() is None
+        finally:
+            stop(proc)
+    log = log_path.read_text()
+    assert "nested too deeply" in log and "Traceback" not in log
