@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from store.model import SCHEMES, Scheme
+from store.model import SCHEMES, Credential
 
 
 class PlaintextError(Exception):
     """The text is not a uv credentials file."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlainCredential:
-    service: str
-    username: str | None
-    scheme: Scheme
-    secret: str | None = field(repr=False)
-
-
-def decode(text: str) -> list[PlainCredential]:
+def decode(text: str) -> list[Credential]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -38,7 +29,7 @@ def decode(text: str) -> list[PlainCredential]:
     return [_decode_one(item, i) for i, item in enumerate(raw)]
 
 
-def _decode_one(item: object, index: int) -> PlainCredential:
+def _decode_one(item: object, index: int) -> Credential:
     where = f"credential entry {index + 1}"
     if not isinstance(item, dict):
         raise PlaintextError(f"{where} is not a table")
@@ -52,10 +43,10 @@ def _decode_one(item: object, index: int) -> PlainCredential:
     if scheme == "bearer":
         if token is None or username is not None or password is not None:
             raise PlaintextError(f"{where} ({service}): a bearer entry needs a token only")
-        return PlainCredential(service, None, "bearer", token)
+        return Credential(service, None, "bearer", token)
     if username is None or token is not None:
         raise PlaintextError(f"{where} ({service}): a basic entry needs a username, no token")
-    return PlainCredential(service, username, "basic", password)
+    return Credential(service, username, "basic", password)
 
 
 def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -65,7 +56,7 @@ def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def encode(creds: Iterable[PlainCredential]) -> str:
+def encode(creds: Iterable[Credential]) -> str:
     items: list[dict[str, str]] = []
     for c in creds:
         item = {"service": c.service}
