@@ -59,6 +59,9 @@ class NetworkSettings:
     ca_file: str | None = None
     ca_dir: str | None = None
     client_cert: str | None = None
+    # The client certificate's key when it is a file of its own (Vault's VAULT_CLIENT_KEY);
+    # None: the key is in ``client_cert``'s PEM file.
+    client_key: str | None = None
 
     @classmethod
     def from_env(
@@ -98,8 +101,13 @@ def ssl_context(settings: NetworkSettings) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=certifi.where())
     if settings.client_cert:
         try:
-            ctx.load_cert_chain(settings.client_cert)
+            ctx.load_cert_chain(settings.client_cert, settings.client_key)
         except (OSError, ssl.SSLError) as exc:
+            if settings.client_key:
+                raise NetworkConfigError(
+                    f"client certificate {settings.client_cert} with key {settings.client_key}: "
+                    f"cannot load them ({_reason(exc)}); both must be PEM files that match"
+                ) from None
             raise NetworkConfigError(
                 f"SSL_CLIENT_CERT={settings.client_cert}: cannot load a certificate and key "
                 f"from it ({_reason(exc)}); it must be one PEM file with both"
@@ -136,17 +144,20 @@ def make_client(
     timeout: float = DEFAULT_TIMEOUT,
     max_connections: int = 10,
     transport: httpx.BaseTransport | None = None,
+    proxy: str | None = None,
 ) -> httpx.Client:
     """A client for one host (its own connection pool). Redirects are not followed here:
     callers that send credentials must decide per hop what goes along. ``tls=False`` is for a
     client that only ever talks to one plain-http origin. Pass ``context`` (from
-    :func:`ssl_context`) to share one across clients; building one reads the CA bundle."""
+    :func:`ssl_context`) to share one across clients; building one reads the CA bundle.
+    ``proxy`` replaces the environment's proxies (Vault's own ``VAULT_PROXY_ADDR``)."""
     # No TLS to verify (or the user allowed the host): skip loading the CA bundle, which
     # costs more than a dozen page requests.
     verify = False if insecure or not tls else context or ssl_context(settings)
     return httpx.Client(
         verify=verify,
-        trust_env=True,  # proxies from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY
+        trust_env=proxy is None,  # proxies from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY
+        proxy=proxy,
         timeout=timeout,
         follow_redirects=False,
         limits=httpx.Limits(max_connections=max_connections),

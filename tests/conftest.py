@@ -6,11 +6,15 @@ import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from store.dirs import Dirs
+
+if TYPE_CHECKING:
+    from tests.store.refresh.openbao import OpenBao
 
 # Shared 2-core machines: generation and example time vary with load, so no deadlines.
 settings.register_profile(
@@ -18,7 +22,18 @@ settings.register_profile(
 )
 settings.load_profile("idx")
 
-_SCRUB_PREFIXES = ("UV_", "IDX_AUTH_", "PYTHON_KEYRING", "KEYRING_", "PIP_", "XDG_")
+_SCRUB_PREFIXES = (
+    "UV_",
+    "IDX_AUTH_",
+    "PYTHON_KEYRING",
+    "KEYRING_",
+    "PIP_",
+    "XDG_",
+    # The vault provider reads these (a developer's own Vault, a CI job's ID-token service).
+    "VAULT_",
+    "BAO_",
+    "ACTIONS_ID_TOKEN_",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +59,24 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("IDX_AUTH_RUNTIME_DIR", str(runtime / "idx-auth"))
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     yield home
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
+    """One real OpenBao dev server for the session (see tests/store/refresh/openbao.py)."""
+    from tests.store.refresh.openbao import running
+
+    with running(tmp_path_factory.mktemp("openbao")) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _vault_sessions() -> Iterator[None]:
+    """The vault provider keeps Vault logins in memory for the process; not across tests."""
+    yield
+    from store.refresh.providers import vault
+
+    vault.forget_all()
 
 
 @pytest.fixture

@@ -43,15 +43,20 @@ def register(sub: Sub) -> None:
         help="Store credentials for an index (uv auth login)",
         description="Store credentials for SERVICE, encrypted. Flags and URL rules are uv auth "
         "login's: a trailing /simple or /+simple is dropped; secrets come from stdin ('-') or a "
-        "terminal prompt, never the command line.",
+        "terminal prompt, never the command line. With --project, for every index the "
+        "project declares in [tool.idx-auth.indexes.NAME] (docs/vault.md).",
     )
-    p.add_argument("service", metavar="SERVICE", help="index URL or host (https:// if omitted)")
-    p.add_argument("-u", "--username", help="username (default: from the URL, else prompted)")
-    p.add_argument("--password", metavar="-", help="'-' reads the password from stdin")
     p.add_argument(
-        "-t", "--token", metavar="-", help="'-' reads a token from stdin (stored for __token__)"
+        "service", metavar="SERVICE", nargs="?", help="index URL or host (https:// if omitted)"
     )
-    refresh_cli.add_provider_arguments(p)
+    add_login_arguments(p)
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        nargs="?",
+        const=".",
+        help="log in to every index declared in DIR's pyproject.toml (default: here)",
+    )
     p.set_defaults(func=cmd_login)
 
     p = sub.add_parser("logout", help="Remove stored credentials (uv auth logout)")
@@ -108,7 +113,24 @@ def register(sub: Sub) -> None:
     p.set_defaults(func=cmd_rekey)
 
 
+def add_login_arguments(p: argparse.ArgumentParser) -> None:
+    """Every option of ``login`` but SERVICE and --project (also the keys of a project's
+    ``[tool.idx-auth.indexes.NAME]`` table)."""
+    p.add_argument("-u", "--username", help="username (default: from the URL, else prompted)")
+    p.add_argument("--password", metavar="-", help="'-' reads the password from stdin")
+    p.add_argument(
+        "-t", "--token", metavar="-", help="'-' reads a token from stdin (stored for __token__)"
+    )
+    refresh_cli.add_provider_arguments(p)
+
+
 def cmd_login(args: argparse.Namespace) -> int:
+    if getattr(args, "project", None) is not None:
+        from keyring_idx.cli import onboard
+
+        return onboard.login_project(args)
+    if args.service is None:
+        raise CliError("login needs SERVICE (an index URL or host), or --project [DIR]")
     target = service.parse_login_service(args.service)
     if target.password is not None:
         raise CliError(

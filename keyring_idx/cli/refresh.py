@@ -8,7 +8,10 @@ fetched at once, and the entry is stored with the provider settings so it can be
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
@@ -59,6 +62,97 @@ def add_provider_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--credentials-file", metavar="PATH", help="gcp: a key file instead of ADC")
     g.add_argument("--tenant-id", metavar="ID", help="azure: the tenant of a service principal")
     g.add_argument("--authority", metavar="HOST", help="azure: a sovereign cloud's authority")
+    add_vault_arguments(p)
+
+
+# --vault-KEY flags; KEY is the setting's name (store.refresh.providers.vault.SETTINGS) and the
+# key of a [tool.idx-auth.indexes.NAME] table.
+VAULT_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("addr", "URL", "the Vault / OpenBao server (default: $VAULT_ADDR)"),
+    ("path", "PATH", "the secret, as 'kv get' / 'vault read' take it (secret/team/pypi)"),
+    ("field", "F", "the field holding the password or token (default: password)"),
+    ("username-field", "F", "the field holding the username (default: -u / the URL)"),
+    ("kv-version", "auto|1|2|none", "the engine: KV v1/v2, none for a leased path (default auto)"),
+    ("kv-mount", "MOUNT", "KV v2 with --vault-kv-version 2: the mount (default: first segment)"),
+    ("refresh-interval", "SECONDS", "KV: read Vault again this often (default 300)"),
+    ("ttl", "SECONDS", "KV: serve the last value this long while Vault is down (default 86400)"),
+    ("timeout", "SECONDS", "a request's time-out (default 10)"),
+    ("namespace", "NS", "Vault Enterprise namespace (default: $VAULT_NAMESPACE)"),
+    ("ca-cert", "PATH", "CA bundle for Vault's TLS (default: $VAULT_CACERT)"),
+    ("ca-path", "DIR", "CA directory for Vault's TLS (default: $VAULT_CAPATH)"),
+    ("client-cert", "PATH", "client certificate (default: $VAULT_CLIENT_CERT)"),
+    ("client-key", "PATH", "its key (default: $VAULT_CLIENT_KEY)"),
+    ("proxy", "URL", "proxy for Vault only (default: $VAULT_PROXY_ADDR, else HTTPS_PROXY)"),
+    ("auth", "token|approle|jwt|kubernetes", "how to log in to Vault (default: token)"),
+    ("auth-mount", "PATH", "where the auth method is mounted (default: its name)"),
+    (
+        "token-file",
+        "PATH",
+        "token: a file holding the Vault token (default: $VAULT_TOKEN, else ~/.vault-token)",
+    ),
+    ("role-id", "ID", "approle: the role id"),
+    ("role-secret-id-file", "PATH", "approle: a file holding the secret id"),
+    ("role", "ROLE", "jwt/kubernetes: the role to log in as"),
+    (
+        "jwt-file",
+        "PATH",
+        "jwt/kubernetes: a file holding the JWT (kubernetes default: the service-account token)",
+    ),
+    (
+        "jwt-env",
+        "VAR",
+        "jwt: a variable holding the JWT (default: GitHub Actions' or GitLab's VAULT_ID_TOKEN)",
+    ),
+    ("jwt-audience", "AUD", "jwt: the audience to ask GitHub Actions for"),
+)
+VAULT_PATH_SETTINGS = frozenset(
+    {
+        "token-file",
+        "role-secret-id-file",
+        "jwt-file",
+        "ca-cert",
+        "ca-path",
+        "client-cert",
+        "client-key",
+    }
+)
+
+
+def add_vault_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "vault provider",
+        "--provider vault: read the secret from HashiCorp Vault / OpenBao (docs/vault.md). "
+        "Only settings and file paths are stored, never a Vault token, secret id or JWT.",
+    )
+    for key, metavar, help_text in VAULT_FLAGS:
+        g.add_argument(f"--vault-{key}", dest=_dest(key), metavar=metavar, help=help_text)
+
+
+def _dest(key: str) -> str:
+    return "vault_" + key.replace("-", "_")
+
+
+def vault_settings(
+    given: Mapping[str, object], env: Mapping[str, str], base: Path | None = None
+) -> dict[str, str | None]:
+    """The vault settings from flags (or a project table), with the connection settings the
+    environment has filled in and file paths made absolute (the agent runs elsewhere)."""
+    from store.refresh.providers.vault import ENV_SETTINGS
+    from store.refresh.providers.vault_auth import env_value
+
+    settings: dict[str, str | None] = {}
+    for key, _metavar, _help in VAULT_FLAGS:
+        value = given.get(key)
+        if value is None:
+            value = env_value(env, ENV_SETTINGS[key]) if key in ENV_SETTINGS else None
+        if value is None:
+            continue
+        text = str(value)
+        if key in VAULT_PATH_SETTINGS:
+            path = Path(text).expanduser()
+            text = str(path if path.is_absolute() else (base or Path.cwd()) / path)
+        settings[key] = text
+    return settings
 
 
 def build_spec(args: argparse.Namespace, service_url: str) -> ProviderSpec:
@@ -95,6 +189,12 @@ def build_spec(args: argparse.Namespace, service_url: str) -> ProviderSpec:
         )
     elif name == "gcp":
         spec = ProviderSpec.build(name, {"credentials-file": args.credentials_file})
+    elif name == "vault":
+        given = {key: getattr(args, _dest(key), None) for key, _m, _h in VAULT_FLAGS}
+        settings = vault_settings(given, os.environ)
+        if not settings.get("addr") or not settings.get("path"):
+            raise CliError("--provider vault needs --vault-addr (or VAULT_ADDR) and --vault-path")
+        spec = ProviderSpec.build(name, settings)
     else:
         secret = None
         if args.client_secret is not None:
@@ -127,16 +227,46 @@ def login_with_provider(args: argparse.Namespace, target: ServiceUrl) -> int:
             f"`--username {args.username}` and `{target.username}`"
         )
     username = args.username or target.username or get_provider(args.provider).default_username
-    if not username:
+    from_vault = args.provider == "vault" and args.vault_username_field
+    if not username and not from_vault:
         raise CliError(f"--provider {args.provider} needs --username (the index's user name)")
     spec = build_spec(args, args.service)
     now = datetime.now(UTC)
+    if from_vault:
+        spec, username = with_vault_username(spec, username, now)
+    assert username is not None
     token, _ = entries.login(Vault(), target.service, username, spec, now=now)
+    until = token.expires_at.isoformat(timespec="seconds")
+    if token.refresh_by is not None:
+        again = token.refresh_by.isoformat(timespec="seconds")
+        say(
+            f"Stored credentials for {username}@{target.service}: a {args.provider} secret, "
+            f"read again by {again} and served until {until} while the source is unreachable"
+        )
+        return 0
     say(
         f"Stored credentials for {username}@{target.service}: a {args.provider} token valid "
-        f"until {token.expires_at.isoformat(timespec='seconds')}, refreshed before it expires"
+        f"until {until}, refreshed before it expires"
     )
     return 0
+
+
+def with_vault_username(
+    spec: ProviderSpec, given: str | None, now: datetime
+) -> tuple[ProviderSpec, str]:
+    """The username read from Vault, and the spec that checks on every refresh that it is
+    still the one stored (an entry is keyed by its username)."""
+    from store.refresh.providers import FetchContext, vault
+    from store.refresh.spec import ProviderSpec
+
+    username = vault.username_of(spec, FetchContext(now=now))
+    if given is not None and given != username:
+        raise CliError(
+            f"the username in Vault is {username!r}, not {given!r}; drop -u or "
+            "--vault-username-field"
+        )
+    settings = {**dict(spec.settings), "expected-username": username}
+    return ProviderSpec.build(spec.provider, settings, dict(spec.secrets)), username
 
 
 def register(sub: Sub) -> None:

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from keyring_idx.doctor import gather, index_checks, keyring_cmd, local_checks, network
+from keyring_idx import declared
+from keyring_idx.doctor import (
+    declared_checks,
+    gather,
+    index_checks,
+    keyring_cmd,
+    local_checks,
+    network,
+)
 from keyring_idx.doctor.audit_check import check_audit
 from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
 from keyring_idx.doctor.index_checks import known_username
 from keyring_idx.doctor.model import OURS, Check, IndexFacts
 from keyring_idx.resolver.client import IndexClient
+from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.credentials import Netrc, read_netrc
 from keyring_idx.resolver.errors import ConfigError
 from keyring_idx.resolver.store_source import StoreSource
 from store.http import NetworkSettings
+from store.model import Entry
 
 
 def diagnose(
@@ -29,8 +39,9 @@ def diagnose(
     now: datetime | None = None,
 ) -> list[Check]:
     """Every check, in the order uv depends on them. Never prompts, never prints."""
+    now = now or datetime.now(UTC)
     agent = gather.agent_facts(env)
-    store, doc = gather.store_facts(env, now or datetime.now(UTC))
+    store, doc = gather.store_facts(env, now)
     checks = [
         local_checks.check_files(gather.file_facts(env)),
         local_checks.check_store(store, agent),
@@ -62,11 +73,33 @@ def diagnose(
         checks.append(Check("netrc", "warn", netrc_note, "fix or remove the netrc file"))
     usernames = [index_checks.check_username(f) for f in facts]
     checks += usernames
+    checks += _declared(project_dir, uv.settings, doc.entries, now, store.error)
     if probe:
         checks += _probes(uv, facts, usernames, env, netrc_data)
     else:
         checks.append(index_checks.check_strategy(uv.settings.strategy))
     return checks
+
+
+def _declared(
+    project_dir: Path,
+    settings: Settings,
+    entries: Sequence[Entry],
+    now: datetime,
+    store_error: str | None,
+) -> list[Check]:
+    """One check per index the project declares in [tool.idx-auth.indexes] (none without)."""
+    try:
+        decl = declared.read(project_dir)
+    except ConfigError as exc:
+        return [Check("declared", "fail", str(exc), "fix the file the message names")]
+    named: dict[str, Index] = {}
+    for index in settings.indexes:
+        if index.name is not None:
+            named.setdefault(index.name, index)
+    return declared_checks.check_declared(
+        decl.indexes, named, entries, now, store_error=store_error
+    )
 
 
 def _needs_store(f: IndexFacts) -> bool:

@@ -12,4 +12,4 @@ What callers use:
 
 #: Every token provider, by the name ``--provider`` and the store file use. A provider is the
 #: module ``store.refresh.providers.<name>``; the CLI reads this list without importing one.
-PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure")
+PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure", "vault")

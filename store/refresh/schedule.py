@@ -12,6 +12,11 @@ that lives twelve hours and a test token that lives three seconds:
 * a token that is expired or within ``NEARLY_EXPIRED_FRACTION`` of its lifetime (at most
   ``NEARLY_EXPIRED_MAX``) of expiring is refreshed on lookup when no agent did it earlier.
 
+A token whose provider asks to be asked again before it expires (``Token.refresh_by``: a KV
+secret in Vault, valid until rotated) is refreshed by then instead, jittered back by
+``2 * JITTER_FRACTION`` of that span, and counts as nearly expired once it has passed; its
+expiry still bounds how long it is served while the provider cannot be reached.
+
 A fetched token replaces the current one only if it is itself still valid; a failed refresh
 never clears a token (:func:`choose`).
 """
@@ -52,6 +57,9 @@ class Reason(enum.Enum):
 
 def refresh_at(token: Token, rand: RandomSource) -> datetime:
     """The jittered moment to refresh ``token``, strictly before it expires."""
+    if _soft_deadline(token):
+        assert token.refresh_by is not None
+        return token.refresh_by - token.refresh_span * (2 * JITTER_FRACTION * _unit(rand))
     lifetime = token.lifetime
     fraction = REFRESH_FRACTION + JITTER_FRACTION * (2 * _unit(rand) - 1)
     return token.expires_at - lifetime * (1 - fraction)
@@ -59,7 +67,17 @@ def refresh_at(token: Token, rand: RandomSource) -> datetime:
 
 def due_at(token: Token) -> datetime:
     """The refresh point without jitter: what a timer run (`refresh --due`) compares against."""
+    if _soft_deadline(token):
+        assert token.refresh_by is not None
+        return token.refresh_by
     return token.expires_at - token.lifetime * (1 - REFRESH_FRACTION)
+
+
+def _soft_deadline(token: Token) -> bool:
+    """Whether the provider's ``refresh_by`` comes before the usual refresh point."""
+    if token.refresh_by is None:
+        return False
+    return token.refresh_by < token.expires_at - token.lifetime * (1 - REFRESH_FRACTION)
 
 
 def is_expired(token: Token | None, now: datetime) -> bool:
@@ -69,6 +87,8 @@ def is_expired(token: Token | None, now: datetime) -> bool:
 def is_nearly_expired(token: Token | None, now: datetime) -> bool:
     """Expired, or so close to it that a lookup should refresh before answering."""
     if token is None or is_expired(token, now):
+        return True
+    if token.refresh_by is not None and now >= token.refresh_by:
         return True
     margin = min(token.lifetime * NEARLY_EXPIRED_FRACTION, NEARLY_EXPIRED_MAX)
     return token.remaining(now) <= margin

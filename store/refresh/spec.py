@@ -17,7 +17,7 @@ PROVIDER_KEY = "provider"
 # Flat keys with this prefix hold secrets: sealed in the file, never printed, never in argv.
 SECRET_PREFIX = "secret-"
 # Keys the refresh routine keeps beside the settings (see store.refresh.state); not settings.
-STATE_KEYS = frozenset({"refreshed-at", "last-error", "failures"})
+STATE_KEYS = frozenset({"refreshed-at", "refresh-by", "last-error", "failures"})
 
 Pairs = tuple[tuple[str, str], ...]
 

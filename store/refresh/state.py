@@ -35,6 +35,8 @@ def state_fields(state: RefreshState) -> dict[str, str]:
     fields: dict[str, str] = {}
     if state.last_success is not None:
         fields["refreshed-at"] = format_time(state.last_success)
+    if state.token is not None and state.token.refresh_by is not None:
+        fields["refresh-by"] = format_time(state.token.refresh_by)
     if state.last_error:
         fields["last-error"] = one_line(state.last_error)
     if state.failures:
@@ -51,7 +53,7 @@ def state_from_fields(
     token = None
     if secret and expires_at is not None:
         issued = refreshed if refreshed is not None and refreshed < expires_at else None
-        token = Token(secret, expires_at, issued)
+        token = Token(secret, expires_at, issued, parse_time(fields.get("refresh-by")))
     try:
         failures = max(0, int(fields.get("failures", "0")))
     except ValueError:

@@ -104,6 +104,18 @@ def test_state_from_fields_tolerates_damaged_history() -> None:
     assert parse_time("2030-01-01T12:00:00+02:00") == T0 - timedelta(hours=2)
 
 
+def test_refresh_by_is_kept_in_the_refresh_table() -> None:
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    tok = Token("s", t0 + timedelta(days=1), t0, refresh_by=t0 + timedelta(minutes=5))
+    fields = state_fields(RefreshState(token=tok, last_success=t0))
+    assert fields["refresh-by"] == "2030-01-01T00:05:00Z"
+    back = state_from_fields(fields, "s", tok.expires_at).token
+    assert back is not None and back.refresh_by == tok.refresh_by and back.issued_at == t0
+    # Not a setting: a spec read from the table leaves it out.
+    flat = {"provider": "vault", "path": "secret/x", **fields}
+    assert ProviderSpec.from_flat(flat).settings == (("path", "secret/x"),)
+
+
 def test_a_raw_last_error_from_an_older_file_is_shown_as_one_clean_line() -> None:
     from store.refresh.state import state_from_fields
 

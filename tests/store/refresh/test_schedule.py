@@ -173,3 +173,41 @@ def test_should_attempt_by_reason() -> None:
     planned = RefreshState(token=tok, next_attempt=early)
     assert schedule.should_attempt(planned, Reason.SCHEDULED, early)
     assert not schedule.should_attempt(planned, Reason.SCHEDULED, early - timedelta(seconds=1))
+
+
+# --- a provider's refresh_by (a KV secret: valid long after it should be read again) --------
+
+
+@given(
+    st.floats(min_value=1.0, max_value=3600.0),
+    st.floats(min_value=1.5, max_value=1000.0),
+    units,
+)
+def test_refresh_by_brings_the_refresh_point_forward(span: float, factor: float, u: float) -> None:
+    soft = T0 + timedelta(seconds=span)
+    tok = Token("s", T0 + timedelta(seconds=span * factor), issued_at=T0, refresh_by=soft)
+    at = schedule.refresh_at(tok, fixed(u))
+    assert soft - timedelta(seconds=span) * 2 * schedule.JITTER_FRACTION <= at <= soft
+    assert schedule.due_at(tok) == soft
+    assert not schedule.is_nearly_expired(tok, soft - timedelta(seconds=span / 2))
+    assert schedule.is_nearly_expired(tok, soft)
+    assert schedule.is_due(tok, soft)
+    # Still valid, and served: an outage at the source is invisible until it expires.
+    assert tok.is_valid(soft) and not schedule.is_expired(tok, soft)
+
+
+def test_refresh_by_after_the_usual_refresh_point_changes_nothing() -> None:
+    plain = token(timedelta(hours=1))
+    late = Token("s", plain.expires_at, plain.issued_at, refresh_by=T0 + timedelta(minutes=59))
+    assert schedule.refresh_at(late, fixed(0.5)) == schedule.refresh_at(plain, fixed(0.5))
+    assert schedule.due_at(late) == schedule.due_at(plain)
+
+
+def test_after_refresh_by_a_failure_keeps_the_secret_and_plans_a_retry() -> None:
+    tok = Token("s", T0 + timedelta(days=1), T0, refresh_by=T0 + timedelta(minutes=5))
+    state = RefreshState(token=tok, last_success=T0)
+    at = T0 + timedelta(minutes=5)
+    assert schedule.should_attempt(state, Reason.EXPIRING, at)
+    after = schedule.failed(state, "vault down", at, fixed(0.5))
+    assert after.token is tok and after.failures == 1
+    assert after.next_attempt is not None and at < after.next_attempt <= at + timedelta(minutes=1)
