@@ -19,10 +19,10 @@ from packaging.utils import NormalizedName
 
 from keyring_idx.resolver.config import Index, strip_userinfo
 from keyring_idx.resolver.credentials import (
-    Credential,
     CredentialKind,
     CredentialSource,
     Netrc,
+    RequestAuth,
     eager_credential,
     search,
 )
@@ -141,7 +141,7 @@ class IndexClient:
         self._env = env
         self._store = store
         self._netrc = netrc_data
-        self._found: dict[str, Credential] = {}  # index URL -> credential that worked
+        self._found: dict[str, RequestAuth] = {}  # index URL -> credential that worked
         self._flat: dict[str, PageResult] = {}
         self._lock = threading.Lock()
         self._flat_locks: dict[str, threading.Lock] = {}
@@ -260,7 +260,7 @@ class IndexClient:
         self,
         url: str,
         index_url: str,
-        cred: Credential | None,
+        cred: RequestAuth | None,
         base_headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, str, list[str]]:
         refused: list[str] = []

@@ -36,7 +36,11 @@ class CredentialSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Credential:
+class RequestAuth:
+    """What a request to an index carries, and where it came from (``kind``); a secret
+    without a username is a bearer token. The store's own record is
+    :class:`store.credential.Credential`."""
+
     kind: CredentialKind
     username: str | None
     secret: str | None = field(repr=False)
@@ -56,7 +60,7 @@ class Credential:
         return f"{self.kind} ({who})"
 
 
-def eager_credential(index: Index, env: Mapping[str, str]) -> Credential | None:
+def eager_credential(index: Index, env: Mapping[str, str]) -> RequestAuth | None:
     """What uv attaches before the first request; may hold only a username."""
     if index.authenticate == "never":
         return None
@@ -64,11 +68,11 @@ def eager_credential(index: Index, env: Mapping[str, str]) -> Credential | None:
         stem = f"UV_INDEX_{env_name(index.name)}_"
         user, password = env.get(stem + "USERNAME"), env.get(stem + "PASSWORD")
         if user is not None or password is not None:
-            return Credential("env", user, password)
+            return RequestAuth("env", user, password)
     parts = urlsplit(index.url)
     if parts.username is not None or parts.password is not None:
         password = unquote(parts.password) if parts.password is not None else None
-        return Credential("url", unquote(parts.username or ""), password)
+        return RequestAuth("url", unquote(parts.username or ""), password)
     return None
 
 
@@ -83,11 +87,11 @@ class Netrc:
     hosts: Mapping[str, NetrcEntry]
     default: NetrcEntry | None = None
 
-    def lookup(self, host: str, username: str | None) -> Credential | None:
+    def lookup(self, host: str, username: str | None) -> RequestAuth | None:
         entry = self.hosts.get(host.lower(), self.default)
         if entry is None or (username is not None and entry.login != username):
             return None
-        return Credential("netrc", entry.login, entry.password)
+        return RequestAuth("netrc", entry.login, entry.password)
 
 
 def read_netrc(env: Mapping[str, str]) -> tuple[Netrc | None, str | None]:
@@ -116,7 +120,7 @@ def search(
     username: str | None,
     netrc_data: Netrc | None,
     store: CredentialSource | None,
-) -> tuple[Credential | None, list[str]]:
+) -> tuple[RequestAuth | None, list[str]]:
     """netrc, then the store; returns what was found and one note per source asked."""
     notes: list[str] = []
     host = urlsplit(url).hostname or ""
@@ -131,7 +135,7 @@ def search(
         hit = store.lookup(url, username)
         notes.append(f"store: {'found' if hit else 'nothing for this URL'}")
         if hit is not None:
-            return Credential("store", hit[0], hit[1]), notes
+            return RequestAuth("store", hit[0], hit[1]), notes
     else:
         notes.append("store: not available")
     return None, notes
