@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -66,9 +65,12 @@ def new_key_id() -> str:
     return os.urandom(8).hex()
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # one, reused per value
+
+
 def associated_data(parts: Sequence[object]) -> bytes:
     # JSON of a list keeps field boundaries unambiguous ("a","bc" never equals "ab","c").
-    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=False).encode()
+    return _JSON.encode(list(parts)).encode()
 
 
 def entry_aad(
@@ -113,12 +115,12 @@ MAC_PREFIX = "mac:v1:"
 def mac_key(data_key: bytes) -> bytes:
     """A key for MACs only, derived from the data key, so no value is ever both an AES-GCM key
     and an HMAC key."""
-    return hmac.new(data_key, b"idx-auth store mac key v1", hashlib.sha256).digest()
+    return hmac.digest(data_key, b"idx-auth store mac key v1", "sha256")
 
 
 def mac(key: bytes, parts: Sequence[object]) -> str:
     """HMAC-SHA256 over ``parts`` (encoded as :func:`associated_data`), printable."""
-    digest = hmac.new(key, associated_data(parts), hashlib.sha256).digest()
+    digest = hmac.digest(key, associated_data(parts), "sha256")  # one-shot: a C call
     return MAC_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
 

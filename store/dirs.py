@@ -89,3 +89,12 @@ def _runtime(env: Mapping[str, str]) -> str:
     # No session runtime dir (containers, CI): a per-user directory under the temp dir.
     tmp = env.get("TMPDIR") or "/tmp"
     return str(Path(tmp) / f"{APP}-{os.getuid()}")
+
+
+def uv_credentials_file(env: Mapping[str, str], home: Path) -> Path:
+    """Where uv keeps its own plaintext ``credentials.toml``, by uv's rules."""
+    explicit = env.get("UV_CREDENTIALS_DIR")
+    if explicit:
+        return Path(explicit) / "credentials.toml"
+    data = env.get("XDG_DATA_HOME") or str(home / ".local" / "share")
+    return Path(data) / "uv" / "credentials" / "credentials.toml"

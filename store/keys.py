@@ -106,8 +106,7 @@ def read_passphrase_file(path: Path) -> str:
         raise KeyUnavailableError(str(exc)) from None
     if text is None:
         raise KeyUnavailableError(f"the {what} {path} does not exist")
-    lines = text.splitlines()
-    return lines[0] if lines else ""
+    return text.partition("\n")[0].rstrip("\r")
 
 
 def derive_passphrase_key(passphrase: str, params: KdfParams) -> bytes:

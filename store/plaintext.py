@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-import tomli_w
 
 from store.model import SCHEMES, Credential
 
@@ -17,6 +14,8 @@ class PlaintextError(Exception):
 
 
 def decode(text: str) -> list[Credential]:
+    import tomllib  # here, not at import: the resolver imports this module on every run
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -57,6 +56,8 @@ def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def encode(creds: Iterable[Credential]) -> str:
+    import tomli_w
+
     items: list[dict[str, str]] = []
     for c in creds:
         item = {"service": c.service}
@@ -71,8 +72,6 @@ def encode(creds: Iterable[Credential]) -> str:
 
 def uv_store_path(env: Mapping[str, str], home: Path) -> Path:
     """Where uv keeps its plaintext store, by uv's rules."""
-    explicit = env.get("UV_CREDENTIALS_DIR")
-    if explicit:
-        return Path(explicit) / "credentials.toml"
-    data = env.get("XDG_DATA_HOME") or str(home / ".local" / "share")
-    return Path(data) / "uv" / "credentials" / "credentials.toml"
+    from store.dirs import uv_credentials_file
+
+    return uv_credentials_file(env, home)

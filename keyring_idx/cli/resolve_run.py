@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from keyring_idx.cli.base import CliError, emit_json, say
-from keyring_idx.resolver import graph_report, lock
 from keyring_idx.resolver.client import IndexClient
-from keyring_idx.resolver.config import CliOptions, build_settings
-from keyring_idx.resolver.config_files import read_layers, read_project
+from keyring_idx.resolver.config import CliOptions
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph_run import run_graph
-from keyring_idx.resolver.metadata import download_file
 from keyring_idx.resolver.outcome import Graph, Pin, Result
-from keyring_idx.resolver.report import explain, failures, table, to_json
+from keyring_idx.resolver.plan import Plan, names_of, plan_run, selected_pins
+from keyring_idx.resolver.report import explain, failures, model_lines, table, to_json
 from keyring_idx.resolver.resolve import resolve_all
 from keyring_idx.resolver.select import Target, make_target
+from keyring_idx.resolver.selection import Selection
 from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
+from keyring_idx.resolver.uv_store import UvPlaintextStore
 from store.http import NetworkSettings
 
 
@@ -43,7 +41,6 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
     project_dir = Path(args.project or ".").resolve()
     if args.project and not project_dir.is_dir():
         raise CliError(f"--project {args.project}: no such directory")
-    project = read_project(project_dir)
     cli = CliOptions(
         index=tuple(args.index),
         default_index=args.default_index,
@@ -52,21 +49,34 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         index_strategy=args.index_strategy,
         system_certs=args.system_certs,
         allow_insecure_host=tuple(args.allow_insecure_host),
+        keyring_provider=args.keyring_provider,
+        prerelease=args.prerelease,
+        resolution=args.resolution,
+        exclude_newer=args.exclude_newer,
+        find_links=tuple(args.find_links),
     )
-    settings = build_settings(cli, env, read_layers(project_dir, env), project.sources)
-    requirements = list(args.requirements) or list(project.dependencies)
-    if not requirements:
-        where = project.path or project_dir
-        raise CliError(f"nothing to resolve: no requirements given and none in {where}", 1)
+    selection = Selection(
+        extras=tuple(args.extra),
+        all_extras=args.all_extras,
+        groups=tuple(args.group),
+        all_groups=args.all_groups,
+        no_default_groups=args.no_default_groups,
+        no_dev=args.no_dev,
+    )
     target = make_target(args.python_version, args.python_platform)
     no_deps = getattr(args, "no_deps", False)
     output = getattr(args, "output", None)
     if output and no_deps:
         raise CliError("-o/--output locks the whole graph; drop --no-deps")
+    plan = plan_run(project_dir, env, cli, list(args.requirements), selection, target, args.pip)
+    if not plan.items:
+        raise CliError(f"nothing to resolve: no requirements given and none in {plan.where}", 1)
+    settings = plan.settings
     netrc_data, netrc_note = read_netrc(env)
     if netrc_note:
         say(f"idx-auth: {netrc_note}")
     source = store if store is not None else StoreSource(env)
+    uv_store = UvPlaintextStore(env)
     network = NetworkSettings.from_env(env, system_certs=settings.system_certs)
     with IndexClient(
         network,
@@ -74,26 +84,37 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         store=source,
         netrc_data=netrc_data,
         insecure_hosts=settings.allow_insecure_host,
+        uv_store=uv_store,
+        keyring_provider=settings.keyring_provider,
     ) as client:
         if not no_deps:
+            # the graph's machinery (resolvelib, metadata, builds) only when it runs
+            from keyring_idx.resolver import lock
+            from keyring_idx.resolver.graph_run import run_graph
+
             graph = run_graph(
-                requirements,
+                plan.roots,
                 settings,
                 target,
                 client,
                 no_build=getattr(args, "no_build", False),
                 workers=_workers(env),
             )
+            if plan.settings.mode == "project":  # uv sync's part of the lock
+                keep = names_of(plan.requirements)
+                graph = dataclasses.replace(
+                    graph,
+                    pins=tuple(selected_pins(graph.pins, keep)),
+                    skipped=tuple(s for s in graph.skipped if s.name in keep),
+                )
             if output and not graph.failures:
                 graph = dataclasses.replace(
                     graph, pins=tuple(lock.with_hashes(graph.pins, _digest(client)))
                 )
-            return _finish_graph(args, graph, target, output, source)
-        results = resolve_all(requirements, settings, target, client, workers=_workers(env))
-    _print(args, results)
-    problem = getattr(source, "problem", None)
-    if problem:
-        say(f"idx-auth: note: {problem}")
+            return _finish_graph(args, graph, target, output, source, plan, uv_store)
+        results = resolve_all(plan.items, settings, target, client, workers=_workers(env))
+    _print(args, plan, results)
+    _notes(source, uv_store)
     problems = failures(results)
     for line in problems:
         say(f"idx-auth: cannot resolve {line}")
@@ -101,6 +122,10 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
 
 
 def _digest(client: IndexClient) -> Callable[[Pin, DistFile], str]:
+    import hashlib
+
+    from keyring_idx.resolver.metadata import download_file
+
     def digest(pin: Pin, file: DistFile) -> str:
         return hashlib.sha256(download_file(client, pin.index, file)).hexdigest()
 
@@ -113,16 +138,18 @@ def _finish_graph(
     target: Target,
     output: str | None,
     source: CredentialSource,
+    plan: Plan,
+    uv_store: UvPlaintextStore,
 ) -> int:
+    from keyring_idx.resolver import graph_report, lock
+
     if args.json:
-        emit_json(graph_report.to_json(graph))
+        emit_json({**plan.header, **graph_report.to_json(graph)})
     elif args.explain:
-        print(graph_report.explain(graph))
+        print("\n".join([*model_lines(plan.header), graph_report.explain(graph)]))
     else:
         print(graph_report.table(graph))
-    problem = getattr(source, "problem", None)
-    if problem:
-        say(f"idx-auth: note: {problem}")
+    _notes(source, uv_store)
     for failure in graph.failures:
         say(f"idx-auth: cannot resolve {failure.requirement}: {failure.reason}")
     if graph.failures:
@@ -161,10 +188,16 @@ def _workers(env: dict[str, str]) -> int:
         return 8
 
 
-def _print(args: argparse.Namespace, results: list[Result]) -> None:
+def _notes(source: CredentialSource, uv_store: UvPlaintextStore) -> None:
+    for problem in (getattr(source, "problem", None), uv_store.problem):
+        if problem:
+            say(f"idx-auth: note: {problem}")
+
+
+def _print(args: argparse.Namespace, plan: Plan, results: list[Result]) -> None:
     if args.json:
-        emit_json(to_json(results))
+        emit_json(to_json(results, plan.header))
     elif args.explain:
-        print(explain(results))
+        print(explain(results, plan.header))
     else:
         print(table(results))

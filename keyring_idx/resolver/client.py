@@ -46,6 +46,7 @@ class PageResult:
     files: tuple[DistFile, ...]
     credential: CredentialKind
     notes: tuple[str, ...] = ()
+    advice: str | None = None  # on a 401/403: why uv did not reach our store, and the fix
 
 
 # URL parsing is a fair share of Python's work per page; these pure functions are asked the
@@ -135,12 +136,20 @@ class IndexClient:
         netrc_data: Netrc | None = None,
         insecure_hosts: tuple[str, ...] = (),
         transport: httpx.BaseTransport | None = None,
+        uv_store: CredentialSource | None = None,
+        keyring_provider: str | None = None,
     ) -> None:
+        """``keyring_provider`` is uv's setting: our store is asked (through keyring) only when
+        it is ``"subprocess"`` and uv knows a username or the index says ``authenticate =
+        "always"``, as uv does; None asks our store whenever a search runs (``doctor``'s
+        probe of what the store holds)."""
         self._pools = _Pools(network, frozenset(h.lower() for h in insecure_hosts))
         self._pools.transport = transport
         self._env = env
         self._store = store
         self._netrc = netrc_data
+        self._uv_store = uv_store
+        self._provider = keyring_provider
         self._found: dict[str, RequestAuth] = {}  # index URL -> credential that worked
         self._flat: dict[str, PageResult] = {}
         self._lock = threading.Lock()
@@ -171,6 +180,8 @@ class IndexClient:
         """A file that ``index``'s page links (wheel, sdist, ``.metadata``), read whole, with
         the credential that worked for the index's pages (sent to the index's origin only).
         ``byte_range`` is a ``Range`` header value such as ``bytes=-65536``."""
+        if url.startswith("file:"):
+            return _local_file(url)
         with self._lock:
             cred = self._found.get(index.url)
         if cred is None and index.authenticate != "never":
@@ -179,7 +190,7 @@ class IndexClient:
         headers = {"Accept": "*/*"} | ({"Range": byte_range} if byte_range else {})
         response, _, _ = self._get(url, index.url, cred, headers)
         if response.status_code in (401, 403) and cred is None and index.authenticate == "auto":
-            found, _ = search(url, None, self._netrc, self._store)
+            found = self._search(index, url, None, [])
             if found is not None:
                 response, _, _ = self._get(url, index.url, found, headers)
         return response
@@ -189,11 +200,40 @@ class IndexClient:
             lock = self._flat_locks.setdefault(index.url, threading.Lock())
         with lock:
             cached = self._flat.get(index.url)
+            if cached is None and index.url.startswith("file:"):
+                from keyring_idx.resolver.local import list_directory
+
+                cached = PageResult(index, index.url, 200, list_directory(index.url), "none")
+                self._flat[index.url] = cached
             if cached is None:
                 url = strip_userinfo(index.url)
                 cached = self._fetch(index, url, lambda _ct, body, u: parse_html(body, u))
                 self._flat[index.url] = cached
             return cached
+
+    def _keyring_skipped(self, index: Index, username: str | None) -> str | None:
+        """Why uv would not run ``keyring`` for this search (None: it would)."""
+        if self._provider is None:
+            return None
+        if self._provider != "subprocess":
+            return f"keyring-provider is {self._provider!r}"
+        if username is None and index.authenticate != "always":
+            return "uv knows no username for the index"
+        return None
+
+    def _search(
+        self, index: Index, url: str, username: str | None, notes: list[str]
+    ) -> RequestAuth | None:
+        found, steps = search(
+            url,
+            username,
+            self._netrc,
+            self._store,
+            self._uv_store,
+            self._keyring_skipped(index, username),
+        )
+        notes += steps
+        return found
 
     def _fetch(
         self,
@@ -201,38 +241,46 @@ class IndexClient:
         url: str,
         parse: Callable[[str | None, bytes, str], tuple[DistFile, ...]],
     ) -> PageResult:
+        """One page with uv's credential flow (uv 0.13.9, checked against the binary):
+
+        - a complete credential (URL userinfo, else ``UV_INDEX_<NAME>_*``) is sent as it is,
+          with no search and no retry, even when it is wrong;
+        - a username from the URL, or ``authenticate = "always"``: search first, send what is
+          found (else the bare username, ``user:``), no retry;
+        - a username from ``UV_INDEX_<NAME>_USERNAME``: send ``user:``; on 401/403/404 search
+          with that username and retry once;
+        - nothing: send no credential; on 401/403/404 search without a username (so keyring is
+          not asked) and retry once.
+        """
         notes: list[str] = []
         with self._lock:
             cred = self._found.get(index.url)
         if cred is None:
             cred = eager_credential(index, self._env)
-        searched = False
-        # A bare username (or "always") makes uv look for the secret before the first request.
-        wants_secret = index.authenticate == "always" or cred is not None
-        if index.authenticate != "never" and wants_secret and not (cred and cred.complete):
-            found, steps = search(url, cred.username if cred else None, self._netrc, self._store)
-            notes += steps
-            searched = True
+        may_retry = index.authenticate == "auto"
+        incomplete = index.authenticate != "never" and not (cred is not None and cred.complete)
+        if incomplete and (
+            index.authenticate == "always" or (cred is not None and cred.kind == "url")
+        ):
+            may_retry = False
+            found = self._search(index, url, cred.username if cred else None, notes)
             if found is not None:
                 cred = found
             elif index.authenticate == "always":
                 raise MissingCredentialsError(
                     f"Missing credentials for {url}: index "
                     f'{index.name or index.display_url!r} has authenticate = "always" and '
-                    "netrc and the store have nothing for it; run `idx-auth login` for it"
+                    "netrc, uv's credentials.toml and keyring have nothing for it; run "
+                    '`idx-auth login` for it and set keyring-provider = "subprocess"'
                 )
-        sent = cred if cred is not None and cred.complete else None
-        response, final_url, why_not = self._get(url, index.url, sent)
+        if cred is not None and cred.complete:
+            may_retry = False
+        response, final_url, why_not = self._get(url, index.url, cred)
         notes += why_not
-        if (
-            response.status_code in _RETRY_STATUSES
-            and index.authenticate == "auto"
-            and sent is None
-            and not searched
-        ):
-            notes.append(f"{response.status_code} without credentials")
-            found, steps = search(url, cred.username if cred else None, self._netrc, self._store)
-            notes += steps
+        sent = cred
+        if response.status_code in _RETRY_STATUSES and may_retry:
+            notes.append(f"{response.status_code} without a complete credential")
+            found = self._search(index, url, cred.username if cred else None, notes)
             if found is not None:
                 sent = found
                 response, final_url, why_not = self._get(url, index.url, sent)
@@ -242,11 +290,14 @@ class IndexClient:
         if sent is not None and may_send(url, strip_userinfo(index.url)) is None:
             used = sent.kind
         if sent is not None and response.is_success:
-            with self._lock:
+            with self._lock:  # a bare username that worked (``tok3n:``) is sent again too
                 self._found.setdefault(index.url, sent)
         files: tuple[DistFile, ...] = ()
         if response.is_success:
             files = parse(response.headers.get("content-type"), response.content, final_url)
+        advice = None
+        if response.status_code in (401, 403) and self._provider is not None:
+            advice = self._advice(index, url, sent)
         return PageResult(
             index=index,
             url=url,
@@ -254,6 +305,44 @@ class IndexClient:
             files=files,
             credential=used,
             notes=tuple(notes),
+            advice=advice,
+        )
+
+    def _advice(self, index: Index, url: str, sent: RequestAuth | None) -> str | None:
+        """When our store holds a credential uv did not send: why, and how to fix it."""
+        if self._store is None or (sent is not None and sent.kind == "store"):
+            return None
+        username = sent.username if sent is not None and sent.username else None
+        hit = self._store.lookup(url, username)
+        if hit is None:
+            return None
+        stored_user = hit[0]
+        if sent is not None and sent.complete:
+            return (
+                f"uv sends the credential from {sent.kind} and never asks keyring after it; "
+                "our store has another one for this URL: remove or fix the "
+                + {
+                    "url": "credentials in the index URL",
+                    "env": f"UV_INDEX_{_env(index)}_PASSWORD variable",
+                    "netrc": "netrc entry",
+                    "uv-store": "entry in uv's credentials.toml (uv auth logout URL)",
+                }.get(sent.kind, "credential")
+            )
+        fixes = []
+        if self._provider != "subprocess":
+            fixes.append('set keyring-provider = "subprocess" (or UV_KEYRING_PROVIDER=subprocess)')
+        if username is None and index.authenticate != "always":
+            who = stored_user or "__token__"
+            if index.name is not None:
+                fixes.append(
+                    f"give uv the username: UV_INDEX_{_env(index)}_USERNAME={who} or "
+                    f"https://{who}@... in the index URL"
+                )
+            else:
+                fixes.append(f"put the username in the index URL (https://{who}@host/...)")
+        return (
+            "our store has a credential for this index, but uv does not ask keyring for it: "
+            + "; ".join(fixes)
         )
 
     def _get(
@@ -286,6 +375,24 @@ class IndexClient:
             response.read()
             return response, url, refused
         raise IndexRequestError(f"too many redirects starting at {url}; check the index URL")
+
+
+def _local_file(url: str) -> httpx.Response:
+    """A file of a local flat index or find-links directory, as a download would answer."""
+    from pathlib import Path
+    from urllib.request import url2pathname
+
+    try:
+        data = Path(url2pathname(urlsplit(url).path)).read_bytes()
+    except OSError:
+        return httpx.Response(404)
+    return httpx.Response(200, content=data)
+
+
+def _env(index: Index) -> str:
+    from keyring_idx.resolver.config import env_name
+
+    return env_name(index.name or "")
 
 
 def _describe(exc: httpx.HTTPError) -> str:

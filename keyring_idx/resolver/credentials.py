@@ -1,12 +1,14 @@
-"""Where a request's credentials come from, in uv's order.
+"""Where a request's credentials come from, as the uv 0.13.9 binary takes them.
 
-1. Eager, before any request: ``UV_INDEX_<NAME>_USERNAME`` / ``_PASSWORD``, else the userinfo of
-   the index URL.
-2. Searched (on a 401/403/404 with ``authenticate = "auto"``, before the first request with
-   ``"always"``, or when only a username is known): netrc (host match), then our store through a
-   :class:`CredentialSource`. Never with ``"never"``.
+1. Eager, before any request: the userinfo of the index URL, else ``UV_INDEX_<NAME>_USERNAME``
+   / ``_PASSWORD`` (the URL wins even when it is wrong; a password without a username is
+   sent as Basic with an empty username).
+2. Searched (see :mod:`keyring_idx.resolver.client` for when): netrc (host match), then uv's
+   own plaintext ``credentials.toml``, then ``keyring`` -- our store, through the keyring
+   backend -- but only with ``keyring-provider = "subprocess"`` and a known username (or
+   ``authenticate = "always"``). Never with ``authenticate = "never"``.
 
-Pure except :func:`read_netrc` and whatever the injected source does.
+Pure except :func:`read_netrc` and whatever the injected sources do.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from keyring_idx.resolver.config import Index, env_name
 
-CredentialKind = Literal["url", "env", "netrc", "store", "none"]
+CredentialKind = Literal["url", "env", "netrc", "uv-store", "store", "none"]
 
 
 class CredentialSource(Protocol):
@@ -37,26 +39,28 @@ class CredentialSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RequestAuth:
-    """What a request to an index carries, and where it came from (``kind``); a secret
-    without a username is a bearer token. The store's own record is
-    :class:`store.credential.Credential`."""
+    """What a request to an index carries, and where it came from (``kind``). The store's
+    own record is :class:`store.credential.Credential`."""
 
     kind: CredentialKind
     username: str | None
     secret: str | None = field(repr=False)
+    bearer: bool = False  # a token entry of a store: sent as ``Bearer``
 
     @property
     def complete(self) -> bool:
         return self.secret is not None
 
     def header(self) -> str:
-        if self.username is None and self.secret is not None:
+        if self.bearer and self.secret is not None:
             return f"Bearer {self.secret}"
+        # uv sends what it has: a password without a username as ":password", a username
+        # without a password as "username:"
         raw = f"{self.username or ''}:{self.secret or ''}".encode()
         return "Basic " + base64.b64encode(raw).decode("ascii")
 
     def describe(self) -> str:
-        who = f"user {self.username}" if self.username else "a bearer token"
+        who = "a bearer token" if self.bearer else f"user {self.username or '(empty)'}"
         return f"{self.kind} ({who})"
 
 
@@ -64,15 +68,15 @@ def eager_credential(index: Index, env: Mapping[str, str]) -> RequestAuth | None
     """What uv attaches before the first request; may hold only a username."""
     if index.authenticate == "never":
         return None
+    parts = urlsplit(index.url)
+    if parts.username is not None or parts.password is not None:
+        password = unquote(parts.password) if parts.password is not None else None
+        return RequestAuth("url", unquote(parts.username or ""), password)
     if index.name is not None:
         stem = f"UV_INDEX_{env_name(index.name)}_"
         user, password = env.get(stem + "USERNAME"), env.get(stem + "PASSWORD")
         if user is not None or password is not None:
             return RequestAuth("env", user, password)
-    parts = urlsplit(index.url)
-    if parts.username is not None or parts.password is not None:
-        password = unquote(parts.password) if parts.password is not None else None
-        return RequestAuth("url", unquote(parts.username or ""), password)
     return None
 
 
@@ -120,8 +124,12 @@ def search(
     username: str | None,
     netrc_data: Netrc | None,
     store: CredentialSource | None,
+    uv_store: CredentialSource | None = None,
+    keyring_skipped: str | None = None,
 ) -> tuple[RequestAuth | None, list[str]]:
-    """netrc, then the store; returns what was found and one note per source asked."""
+    """netrc, then uv's plaintext store, then keyring (our store); returns what was found and
+    one note per source asked. ``keyring_skipped`` says why uv would not run keyring (then
+    ``store`` is not asked)."""
     notes: list[str] = []
     host = urlsplit(url).hostname or ""
     if netrc_data is not None:
@@ -131,11 +139,18 @@ def search(
             return found, notes
     else:
         notes.append("netrc: none")
-    if store is not None:
-        hit = store.lookup(url, username)
-        notes.append(f"store: {'found' if hit else 'nothing for this URL'}")
+    if uv_store is not None:
+        hit = uv_store.lookup(url, username)
+        notes.append(f"uv's credentials.toml: {'found' if hit else 'nothing for this URL'}")
         if hit is not None:
-            return RequestAuth("store", hit[0], hit[1]), notes
+            return RequestAuth("uv-store", hit[0], hit[1], bearer=hit[0] is None), notes
+    if keyring_skipped is not None:
+        notes.append(f"keyring (our store): not asked, {keyring_skipped}")
+    elif store is not None:
+        hit = store.lookup(url, username)
+        notes.append(f"keyring (our store): {'found' if hit else 'nothing for this URL'}")
+        if hit is not None:
+            return RequestAuth("store", hit[0], hit[1], bearer=hit[0] is None), notes
     else:
-        notes.append("store: not available")
+        notes.append("keyring (our store): not available")
     return None, notes

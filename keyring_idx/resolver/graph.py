@@ -39,8 +39,8 @@ from keyring_idx.resolver.credentials import CredentialKind
 from keyring_idx.resolver.errors import MetadataError, ResolverError
 from keyring_idx.resolver.metadata import CoreMetadata
 from keyring_idx.resolver.outcome import Graph, Pin, Resolved, Skipped, Step, Unresolved
-from keyring_idx.resolver.resolve import PageFetcher, resolve_all, resolve_one
-from keyring_idx.resolver.select import Candidate, Target, candidates, choose, prereleases_allowed
+from keyring_idx.resolver.resolve import PageFetcher, policy_of, resolve_all, resolve_one
+from keyring_idx.resolver.select import Candidate, Target, allowed_versions, candidates, choose
 from keyring_idx.resolver.simple import DistFile
 
 T = TypeVar("T")
@@ -220,6 +220,8 @@ class Walker:
         if not found:
             reason = result.reason if isinstance(result, Unresolved) else "not found"
             return Offer(name, (), why, result.steps, problem=reason)
+        # uv prefers a find-links file to an index's of the same version
+        found.sort(key=lambda i: i.origin != "find-links")
         pages = [self.pages.page(index, name) for index in found]
         first_match = settings.strategy == "unsafe-first-match"
         versions = _versions(name, pages, self.target, first_match)
@@ -291,19 +293,32 @@ class Provider(AbstractProvider[Req, Cand, str]):
         name, extras = reqs[0].name, reqs[0].extras
         offer = self.walker.offer(name)
         bad = {(c.version, c.index.url) for c in incompatibilities[identifier]}
-        all_versions = [v[0] for v in offer.versions]
-        pre = any(prereleases_allowed(r.specifier, all_versions) for r in reqs)
+        settings = self.walker.settings
+        policy = policy_of(settings)
+        spec = SpecifierSet()
+        for r in reqs:
+            spec &= r.specifier
         exact = any(
             s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier
         )
-        out: list[Cand] = []
+        usable: list[tuple[Version, Index, tuple[DistFile, ...], CredentialKind]] = []
         for version, index, files, yanked, credential in offer.versions:
-            if (version.is_prerelease and not pre) or (yanked and not exact):
+            if (yanked and not exact) or (version, index.url) in bad:
                 continue
-            if (version, index.url) in bad:
-                continue
-            if all(r.specifier.contains(version, prereleases=True) for r in reqs):
-                out.append(Cand(name, version, extras, index, files, credential))
+            admitted = tuple(f for f in files if policy.admits_upload(f.upload_time))
+            if admitted:
+                usable.append((version, index, admitted, credential))
+        # uv's prerelease, resolution and exclude-newer rules, over what every requirement
+        # on the package allows together
+        allowed = allowed_versions(spec, [u[0] for u in usable], policy)
+        rank = {v: i for i, v in enumerate(allowed)}
+        out = [
+            Cand(name, version, extras, index, files, credential)
+            for version, index, files, credential in usable
+            if version in rank
+        ]
+        if settings.strategy != "unsafe-first-match":
+            out.sort(key=lambda c: rank[c.version])
         return out
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:

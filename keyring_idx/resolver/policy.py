@@ -1,11 +1,12 @@
 """uv's index rules as functions: which indexes a package may come from, what a status means.
 
-Pure. Status rules (uv 0.13, ``IndexStatusCodeStrategy``):
+Pure. Status rules, as the uv 0.13.9 binary applies them (tests/e2e checks each):
 - ``first-index``: 2xx found (even an empty page), stop; 404 absent, go on; a code listed in
   the index's ``ignore-error-codes`` absent; 401/403 end the search (no later index is asked);
-  anything else is an error. Hosts ending in ``pytorch.org`` ignore 403 by default.
-- ``unsafe-*``: every index is asked; 401, 403, 407 and 511 count as absent (the index's own
-  ``ignore-error-codes`` is not consulted); 404 absent; anything else is an error.
+  anything else (400, 407, 410, 429, 5xx ...) is an error. Only the host
+  ``download.pytorch.org`` ignores 403 by default (not other ``*.pytorch.org`` hosts).
+- ``unsafe-*``: every index is asked; 401, 403, 407 and 511 count as absent; 404 absent;
+  anything else is an error.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from keyring_idx.resolver.errors import ConfigError
 Outcome = Literal["found", "absent", "stop", "error"]
 
 _AUTH_CODES = frozenset({401, 403, 407, 511})
+_IGNORE_403_HOSTS = frozenset({"download.pytorch.org"})
 
 
 def classify(status: int, index: Index, strategy: Strategy) -> Outcome:
@@ -31,7 +33,7 @@ def classify(status: int, index: Index, strategy: Strategy) -> Outcome:
     if strategy != "first-index":
         return "absent" if status == 404 or status in _AUTH_CODES else "error"
     ignored = index.ignore_error_codes
-    if ignored is None and (urlsplit(index.url).hostname or "").endswith("pytorch.org"):
+    if ignored is None and (urlsplit(index.url).hostname or "").lower() in _IGNORE_403_HOSTS:
         ignored = frozenset({403})
     if (ignored and status in ignored) or status == 404:
         return "absent"
@@ -62,6 +64,6 @@ def indexes_for(
         if pin.index is None:
             # uv takes it from a git repository, a path, a URL or the workspace: no index.
             return (), f"tool.uv.sources gives it a {pin.kind} source, not an index"
-        return (settings.named(pin.index),), why
+        return (settings.named(pin.index, name),), why
     why = "search order" + (" (no sources pin matches the target)" if pins else "")
     return settings.search_order(), why

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from keyring_idx.resolver.outcome import Resolved, Result, Skipped, Step, Unresolved
 
 
-def to_json(results: Sequence[Result]) -> dict[str, Any]:
-    """``{"packages": [...], "unresolved": [...]}``; never a secret, never URL userinfo."""
+def to_json(
+    results: Sequence[Result], header: Mapping[str, object] | None = None
+) -> dict[str, Any]:
+    """``{"model": ..., "uv_version": ..., "packages": [...], "unresolved": [...]}``; never a
+    secret, never URL userinfo."""
     return {
+        **(header or {}),
         "packages": [
             {
                 "name": r.name,
@@ -24,7 +28,7 @@ def to_json(results: Sequence[Result]) -> dict[str, Any]:
             if isinstance(r, Resolved)
         ],
         "unresolved": [
-            {"requirement": r.requirement, "reason": r.reason}
+            {"requirement": r.requirement, "reason": r.reason, "steps": _json_steps(r.steps)}
             for r in results
             if isinstance(r, Unresolved)
         ],
@@ -34,6 +38,18 @@ def to_json(results: Sequence[Result]) -> dict[str, Any]:
             if isinstance(r, Skipped)
         ],
     }
+
+
+def _json_steps(steps: Sequence[Step]) -> list[dict[str, object]]:
+    return [
+        {
+            "index": s.index.display_url,
+            "status": s.status,
+            "credential": s.credential,
+            "outcome": s.outcome,
+        }
+        for s in steps
+    ]
 
 
 def table(results: Sequence[Result]) -> str:
@@ -64,8 +80,21 @@ def _step_line(step: Step) -> list[str]:
     return lines
 
 
-def explain(results: Sequence[Result]) -> str:
-    out: list[str] = []
+def model_lines(header: Mapping[str, object] | None) -> list[str]:
+    """The first lines of ``--explain``: which of uv's models, for which project, which uv."""
+    if not header:
+        return []
+    project = header.get("project")
+    where = f" for {project}" if project else ""
+    out = [f"model: {header.get('model')}{where}, as uv {header.get('uv_version')} does"]
+    picked = header.get("selected")
+    if isinstance(picked, list) and picked:
+        out.append("resolving: " + ", ".join(str(p) for p in picked))
+    return out
+
+
+def explain(results: Sequence[Result], header: Mapping[str, object] | None = None) -> str:
+    out = model_lines(header)
     for r in results:
         if isinstance(r, Skipped):
             out.append(f"{r.requirement}: skipped, {r.reason}")

@@ -1,12 +1,18 @@
 """Which version and which file, given a requirement, a file list and a target environment.
 
-Pure, over :mod:`packaging`. Rules as uv applies them:
-- only files for the project, with a valid wheel or sdist name, whose ``requires-python`` admits
-  the target Python, and (for wheels) whose tags the target supports;
+Pure, over :mod:`packaging`. Rules as the uv 0.13.9 binary applies them:
+- only files for the project, with a valid wheel or sdist name, whose ``requires-python`` lower
+  bound admits the target Python (upper bounds such as ``<3.11`` are ignored, as uv ignores
+  them), and (for wheels) whose tags the target supports;
+- with ``exclude-newer``, only files uploaded before it; a file without an upload time is left
+  out too;
 - yanked files only for an exact ``==`` / ``===`` pin;
-- pre-releases when the requirement names one explicitly, or when the project has no stable
-  release at all (uv's ``if-necessary-or-explicit``);
-- the highest version with a usable file; the best wheel by tag priority, else the sdist.
+- pre-releases by the ``prerelease`` setting: a stable version that satisfies the specifier
+  always wins; ``if-necessary`` (the default; ``if-necessary-or-explicit`` is its deprecated
+  alias) falls back to a pre-release when none does, ``explicit`` only when the specifier
+  names a pre-release, ``disallow`` never, and ``allow`` ranks them with the rest;
+- the highest version (``resolution = "lowest"`` or ``"lowest-direct"``: the lowest) with a
+  usable file; the best wheel by tag priority, else the sdist.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from packaging.requirements import Requirement
@@ -29,6 +35,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from keyring_idx.resolver.config import Prerelease, Resolution
 from keyring_idx.resolver.errors import ConfigError
 from keyring_idx.resolver.simple import DistFile
 
@@ -196,15 +203,9 @@ def candidates(
             continue
         if name != project:
             continue
-        if f.requires_python:
-            try:
-                if not SpecifierSet(f.requires_python).contains(
-                    target.python_version, prereleases=True
-                ):
-                    notes.append(f"{f.filename}: requires-python {f.requires_python}")
-                    continue
-            except InvalidSpecifier:
-                pass
+        if f.requires_python and not python_admits(f.requires_python, target.python_version):
+            notes.append(f"{f.filename}: requires-python {f.requires_python}")
+            continue
         tag_rank = None
         if kind == "wheel":
             tag_rank = target.rank(tags)
@@ -213,6 +214,41 @@ def candidates(
                 continue
         usable.append(Candidate(version=version, kind=kind, file=f, tag_rank=tag_rank))
     return usable, notes
+
+
+@lru_cache(maxsize=1024)
+def _lower_bound(requires_python: str) -> tuple[Version, bool] | None:
+    """The lower bound of a ``requires-python`` (version, inclusive), None if it has none."""
+    try:
+        spec = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return None
+    bound: tuple[Version, bool] | None = None
+    for s in spec:
+        text = s.version.removesuffix(".*")
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        if s.operator in (">=", "~=", "==", "==="):
+            candidate = (version, True)
+        elif s.operator == ">":
+            candidate = (version, False)
+        else:
+            continue  # <, <=, != : uv does not let upper bounds or exclusions drop a file
+        if bound is None or candidate[0] > bound[0]:
+            bound = candidate
+    return bound
+
+
+def python_admits(requires_python: str, python: Version) -> bool:
+    """Whether a file's ``requires-python`` admits ``python`` as uv judges it: by its lower
+    bound only (uv 0.13.9 takes ``2.0`` with ``requires-python = "<3.11"`` on Python 3.11)."""
+    bound = _lower_bound(requires_python)
+    if bound is None:
+        return True
+    version, inclusive = bound
+    return python >= version if inclusive else python > version
 
 
 def _exact_pin(spec: SpecifierSet) -> bool:
@@ -236,37 +272,96 @@ class Choice:
     files: tuple[DistFile, ...]  # every usable file of that version, best first
 
 
+@dataclass(frozen=True, slots=True)
+class VersionPolicy:
+    """uv's version preferences: ``prerelease``, ``resolution`` and ``exclude-newer``."""
+
+    prerelease: Prerelease = "if-necessary-or-explicit"
+    resolution: Resolution = "highest"
+    exclude_newer: str | None = None  # ``YYYY-MM-DDTHH:MM:SSZ``
+
+    def admits_upload(self, upload_time: str | None) -> bool:
+        if self.exclude_newer is None:
+            return True
+        if upload_time is None:
+            return False  # uv warns "missing an upload date" and leaves the file out
+        return _utc(upload_time) < self.exclude_newer
+
+
+def _utc(value: str) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return "9999"  # unreadable: treat as newer than any cut-off
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def allowed_versions(
+    spec: SpecifierSet, versions: Iterable[Version], policy: VersionPolicy
+) -> list[Version]:
+    """The versions uv may take for ``spec``, best first: stable ones that satisfy it; when
+    there are none, pre-releases as ``policy.prerelease`` permits; ``allow`` ranks all."""
+    matching = [v for v in set(versions) if spec.contains(v, prereleases=True)]
+    stable = [v for v in matching if not v.is_prerelease]
+    mode = policy.prerelease
+    if mode == "allow":
+        pool = matching
+    elif stable or mode == "disallow":
+        pool = stable
+    elif mode == "explicit":
+        pool = matching if _explicit_prerelease(spec) else []
+    else:  # if-necessary, if-necessary-or-explicit
+        pool = matching
+    return sorted(pool, reverse=policy.resolution == "highest")
+
+
 def prereleases_allowed(spec: SpecifierSet, versions: Iterable[Version]) -> bool:
-    """uv's default: pre-releases when the specifier names one, or no stable version exists."""
-    return _explicit_prerelease(spec) or all(v.is_prerelease for v in versions)
+    """Whether uv's default policy may take a pre-release here: when no stable version
+    satisfies ``spec``."""
+    allowed = allowed_versions(spec, versions, VersionPolicy())
+    return bool(allowed) and allowed[0].is_prerelease
+
+
+def eligible(
+    spec: SpecifierSet, usable: Iterable[Candidate], policy: VersionPolicy
+) -> list[Candidate]:
+    """Candidates not excluded by yanking (unless pinned exactly) or by ``exclude-newer``."""
+    allow_yanked = _exact_pin(spec)
+    return [
+        c
+        for c in usable
+        if (allow_yanked or not c.file.yanked) and policy.admits_upload(c.file.upload_time)
+    ]
 
 
 def choose(
-    requirement: Requirement, usable: Sequence[Candidate], prereleases: bool
+    requirement: Requirement | SpecifierSet,
+    usable: Sequence[Candidate],
+    policy: VersionPolicy | bool = VersionPolicy(),
 ) -> Choice | None:
-    """The highest allowed version and its best file, or None.
+    """The version uv takes from ``usable`` and its best file, or None.
 
-    ``prereleases`` comes from :func:`prereleases_allowed` over every index consulted, since uv
-    decides it across all of them.
+    Pre-releases are judged over ``usable`` as given: pass every index's candidates together
+    where uv weighs them together (the ``unsafe-*`` strategies). A bool ``policy`` is the
+    old form: True allows pre-releases, False applies the default policy.
     """
-    spec = requirement.specifier
-    allow_yanked = _exact_pin(spec)
+    spec = requirement.specifier if isinstance(requirement, Requirement) else requirement
+    if isinstance(policy, bool):
+        policy = VersionPolicy(prerelease="allow" if policy else "if-necessary")
     by_version: dict[Version, list[Candidate]] = {}
-    for c in usable:
-        if c.file.yanked and not allow_yanked:
-            continue
+    for c in eligible(spec, usable, policy):
         by_version.setdefault(c.version, []).append(c)
-    for version in sorted(by_version, reverse=True):
-        if version.is_prerelease and not prereleases:
-            continue
-        if not spec.contains(version, prereleases=True):
-            continue
-        files = sorted(by_version[version], key=_file_order)
+    for version in allowed_versions(spec, by_version, policy):
+        files = sorted(by_version[version], key=file_order)
         return Choice(version=version, best=files[0].file, files=tuple(c.file for c in files))
     return None
 
 
-def _file_order(c: Candidate) -> tuple[int, int, str]:
+def file_order(c: Candidate) -> tuple[int, int, str]:
     # Wheels by tag priority, then the sdist; the filename keeps the order stable.
     if c.kind == "wheel":
         return (0, c.tag_rank or 0, c.file.filename)

@@ -36,6 +36,7 @@ class DistFile:
     yanked_reason: str | None = None
     # PEP 658/714: the index serves ``<url>.metadata``; its hashes (maybe none). None: it does not.
     core_metadata: tuple[tuple[str, str], ...] | None = None
+    upload_time: str | None = None  # PEP 700, JSON pages only
 
 
 def _yanked(value: Any) -> tuple[bool, str | None]:
@@ -81,6 +82,7 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
         hashes = entry.get("hashes") or {}
         yanked, reason = _yanked(entry.get("yanked", False))
         requires_python = entry.get("requires-python")
+        upload_time = entry.get("upload-time")
         files.append(
             DistFile(
                 filename=filename,
@@ -90,6 +92,7 @@ def parse_json(body: bytes, page_url: str) -> tuple[DistFile, ...]:
                 yanked=yanked,
                 yanked_reason=reason,
                 core_metadata=_json_metadata(entry),
+                upload_time=upload_time if isinstance(upload_time, str) else None,
             )
         )
     return tuple(files)

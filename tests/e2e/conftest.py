@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.index_server import IndexServer, serve
 
 BIN = Path(sys.executable).parent
 
@@ -45,3 +48,12 @@ def uv() -> str:
 @pytest.fixture
 def idx_auth() -> str:
     return tool("idx-auth")
+
+
+@pytest.fixture(scope="session")
+def corpus_server() -> Iterator[IndexServer]:
+    """The differential corpus's indexes, served once for the whole session."""
+    from tests.e2e.corpus_indexes import corpus_specs
+
+    with serve(corpus_specs()) as server:
+        yield server

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +106,94 @@ def credential_of(outcome: Outcome, name: str) -> str:
         if p["name"] == name:
             return str(p["credential"])
     raise AssertionError(f"{name} not in {outcome.stdout}")
+
+
+def _popen(
+    argv: list[str], env: dict[str, str], cwd: Path, stdin: str | None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def _finish(proc: subprocess.Popen[str], stdin: str | None) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(stdin, timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    return proc.returncode, out, err
+
+
+def lock_picks(lock_file: Path, project_root: Path) -> dict[str, list[tuple[str, str]]]:
+    """uv.lock's packages: name -> [(version, registry)], a local registry as a file URL."""
+    doc = tomllib.loads(lock_file.read_text())
+    picks: dict[str, list[tuple[str, str]]] = {}
+    for package in doc.get("package", []):
+        registry = package.get("source", {}).get("registry")
+        if registry is None:
+            continue
+        if "://" not in registry:
+            registry = (project_root / registry).resolve().as_uri()
+        picks.setdefault(package["name"], []).append((package["version"], registry.rstrip("/")))
+    return picks
+
+
+def compile_picks(stdout: str) -> Picks:
+    picks: Picks = {}
+    current: tuple[str, str] | None = None
+    for line in stdout.splitlines():
+        if "==" in line and not line.startswith(" "):
+            name, version = line.split(";")[0].strip().split("==")
+            current = (name.strip(), version.strip())
+        elif line.strip().startswith("# from ") and current is not None:
+            picks[current[0]] = (current[1], line.strip()[len("# from ") :].rstrip("/"))
+    return picks
+
+
+def side_by_side(
+    mode: str,
+    cwd: Path,
+    root: Path,
+    env: dict[str, str],
+    requirements: list[str] | None,
+    uv_args: list[str],
+    our_args: list[str],
+) -> tuple[Outcome, Outcome]:
+    """The same question to the real uv and to ``idx-auth resolve``, run at the same time.
+
+    ``mode`` "lock": ``uv lock`` in ``cwd`` (uv.lock read from the workspace ``root``) against
+    our project model; "pip": ``uv pip compile -`` with ``requirements`` against ours given
+    the same requirements (no project in ``cwd``, or ``--pip``)."""
+    if mode == "lock":
+        uv_argv = [str(UV), "lock", *uv_args]
+        stdin = None
+    else:
+        uv_argv = [str(UV), "pip", "compile", "-", "--no-deps", "--emit-index-annotation"]
+        uv_argv += ["--no-header", *uv_args]
+        stdin = "\n".join(requirements or []) + "\n"
+    mine_argv = [str(IDX_AUTH), "resolve", *(requirements or []), "--json", *our_args]
+    uv_proc = _popen(uv_argv, env, cwd, stdin)
+    mine_proc = _popen(mine_argv, env, cwd, None)
+    uv_code, uv_out, uv_err = _finish(uv_proc, stdin)
+    code, out, err = _finish(mine_proc, None)
+    uv_picks: Picks = {}
+    if mode == "lock":
+        lock_file = root / "uv.lock"
+        if uv_code == 0 and lock_file.exists():
+            for name, entries in lock_picks(lock_file, root).items():
+                if len(entries) == 1:
+                    uv_picks[name] = entries[0]
+                else:  # uv forked the lock (by Python or platform): compare none of them
+                    uv_picks[name] = ("forked: " + ", ".join(v for v, _ in entries), "")
+    else:
+        uv_picks = compile_picks(uv_out)
+    doc = json.loads(out) if out.strip() else {"packages": []}
+    picks: Picks = {p["name"]: (p["version"], p["index"].rstrip("/")) for p in doc["packages"]}
+    return Outcome(uv_code, uv_picks, uv_out, uv_err), Outcome(code, picks, out, err, doc)

@@ -39,6 +39,7 @@ class Release:
     extras: tuple[str, ...] = ()
     wheel: bool = True
     sdist: Literal["static", "dynamic"] | None = None
+    uploaded: str | None = None  # PEP 700 upload-time (RFC 3339), JSON pages only
 
 
 @dataclass
@@ -153,6 +154,8 @@ class IndexServer:
                     "requires-python": r.requires_python,
                     "yanked": r.yanked,
                 }
+                if r.uploaded is not None:
+                    entry["upload-time"] = r.uploaded
                 if spec.metadata and path in self.metadata:
                     digest = hashlib.sha256(self.metadata[path]).hexdigest()
                     entry["core-metadata"] = {"sha256": digest}
@@ -215,7 +218,7 @@ class IndexServer:
 
             def do_HEAD(self) -> None:
                 # uv asks HEAD first to learn whether a wheel can be read by ranges.
-                path = self.path.split("?", 1)[0]
+                path = _local_path(self.path)
                 spec = server.specs.get(path.strip("/").split("/", 1)[0])
                 data = server.files.get(path)
                 auth = self.headers.get("Authorization")
@@ -235,7 +238,9 @@ class IndexServer:
                 self.end_headers()
 
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                # An absolute URL: the server is used as a forward proxy (HTTP_PROXY), and
+                # serves every host's /<key>/... paths itself, as if it were that host.
+                path = _local_path(self.path)
                 auth = self.headers.get("Authorization")
                 with server._lock:
                     seen = Seen(path, auth, self.headers.get("Accept"), self.headers.get("Range"))
@@ -302,6 +307,12 @@ def _member(wheel: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(wheel)) as zf:
         name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
         return zf.read(name)
+
+
+def _local_path(target: str) -> str:
+    if target.startswith(("http://", "https://")):
+        target = "/" + target.split("://", 1)[1].partition("/")[2]
+    return target.split("?", 1)[0]
 
 
 @contextmanager

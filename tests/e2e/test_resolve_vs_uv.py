@@ -348,7 +348,9 @@ def test_redirect_to_another_host_carries_no_credentials(project: Path, tmp_path
             assert all(r.authorization is None for r in other.requests_for("mirror"))
 
 
-def test_credentials_from_our_store_after_a_401(project: Path, tmp_path: Path) -> None:
+def test_credentials_from_our_store_only_where_uv_asks_keyring(
+    project: Path, tmp_path: Path
+) -> None:
     specs = [
         IndexSpec("locked", {"foo": [R("1.0")]}, auth=("u", "st0red")),
         IndexSpec("public", {"foo": [R("2.0")]}),
@@ -364,11 +366,21 @@ def test_credentials_from_our_store_after_a_401(project: Path, tmp_path: Path) -
             timeout=60,
         )
         assert login.returncode == 0, login.stderr
+        # uv runs keyring only with keyring-provider = subprocess and a known username
         args = ["--index", s.url("locked"), "--default-index", s.url("public")]
-        mine = ours(project, env, ["foo"], *args)
+        refused = ours(project, env, ["foo"], *args)
+        assert refused.code == 1
+        assert 'keyring-provider = "subprocess"' in refused.stderr
+        assert "UV_INDEX" not in refused.stderr  # an unnamed index: the URL is the place
+        assert "https://u@" in refused.stderr
+        s.seen.clear()
+        with_user = s.url("locked").replace("http://", "http://u@")
+        args = ["--index", with_user, "--default-index", s.url("public")]
+        mine = ours(project, env, ["foo"], *args, "--keyring-provider", "subprocess")
         assert mine.code == 0, mine.stderr
         assert mine.picks == {"foo": ("1.0", s.url("locked"))}
         assert credential_of(mine, "foo") == "store"
         assert "st0red" not in mine.stdout + mine.stderr
-        seen = s.requests_for("locked")
-        assert [r.authorization is not None for r in seen[:2]] == [False, True]
+        # a username in the URL: uv looks the secret up before the first request
+        pages = [r for r in s.requests_for("locked") if r.path.endswith("/foo/")]
+        assert [r.authorization is not None for r in pages] == [True]

@@ -186,3 +186,83 @@ def test_flat_index_is_fetched_once() -> None:
 def test_page_url() -> None:
     assert page_url(Index(url="https://u:p@h/simple"), "foo") == "https://h/simple/foo/"
     assert page_url(Index(url="https://h/simple/"), "foo") == "https://h/simple/foo/"
+
+
+def _uv_client(
+    handler: Handler,
+    *,
+    env: dict[str, str] | None = None,
+    store: FakeStore | None = None,
+    uv_store: FakeStore | None = None,
+    netrc: Netrc | None = None,
+    provider: str = "disabled",
+) -> tuple[IndexClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return handler(request)
+
+    c = IndexClient(
+        NetworkSettings(),
+        env=env or {},
+        store=store,
+        netrc_data=netrc,
+        transport=httpx.MockTransport(record),
+        uv_store=uv_store,
+        keyring_provider=provider,
+    )
+    return c, seen
+
+
+def test_url_userinfo_beats_env_and_is_not_merged_with_it() -> None:
+    index = Index(url="https://u@h/simple", name="a")
+    c, seen = _uv_client(needs(basic("u", "p")), env={"UV_INDEX_A_PASSWORD": "p"})
+    assert c.page(index, FOO).status == 401
+    assert [r.headers.get("authorization") for r in seen] == [basic("u", "")]
+
+
+def test_env_password_without_username_is_basic_with_an_empty_username() -> None:
+    c, _ = _uv_client(needs(basic("", "tok")), env={"UV_INDEX_A_PASSWORD": "tok"})
+    result = c.page(Index(url="https://h/simple", name="a"), FOO)
+    assert (result.status, result.credential) == (200, "env")
+
+
+def test_env_username_is_sent_bare_then_searched_once() -> None:
+    netrc = Netrc({"h": NetrcEntry("u", "p")})
+    c, seen = _uv_client(needs(basic("u", "p")), env={"UV_INDEX_A_USERNAME": "u"}, netrc=netrc)
+    result = c.page(Index(url="https://h/simple", name="a"), FOO)
+    assert (result.status, result.credential) == (200, "netrc")
+    assert [r.headers.get("authorization") for r in seen] == [basic("u", ""), basic("u", "p")]
+
+
+def test_keyring_only_with_subprocess_provider_and_a_username() -> None:
+    store = FakeStore(("u", "p"))
+    index = Index(url="https://h/simple", name="a")
+    c, _ = _uv_client(needs(basic("u", "p")), store=store, provider="subprocess")
+    result = c.page(index, FOO)
+    assert result.status == 401 and store.calls == [("https://h/simple/foo/", None)]
+    assert result.advice is not None and "UV_INDEX_A_USERNAME=u" in result.advice
+    store.calls.clear()
+    c, _ = _uv_client(needs(basic("u", "p")), store=store, env={"UV_INDEX_A_USERNAME": "u"})
+    result = c.page(index, FOO)
+    assert result.status == 401
+    assert result.advice is not None and "keyring-provider" in result.advice
+    c, _ = _uv_client(
+        needs(basic("u", "p")),
+        store=store,
+        env={"UV_INDEX_A_USERNAME": "u"},
+        provider="subprocess",
+    )
+    assert (c.page(index, FOO).credential, c.page(index, BAR).status) == ("store", 200)
+
+
+def test_uv_plaintext_store_comes_before_keyring_and_shadows_it() -> None:
+    store, uv_store = FakeStore(("u", "p")), FakeStore(("u", "old"))
+    c, seen = _uv_client(
+        needs(basic("u", "p")), store=store, uv_store=uv_store, provider="subprocess"
+    )
+    result = c.page(Index(url="https://u@h/simple"), FOO)
+    assert result.status == 401
+    assert [r.headers.get("authorization") for r in seen] == [basic("u", "old")]
+    assert result.advice is not None and "credentials.toml" in result.advice

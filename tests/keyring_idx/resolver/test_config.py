@@ -172,3 +172,90 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "uv.toml").write_text("index-url = [")
     with pytest.raises(ConfigError, match=r"uv\.toml"):
         read_layers(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "c")})
+
+
+def test_project_and_pip_models_order_indexes_as_uv_does() -> None:
+    layer = Layer(
+        "pyproject.toml",
+        {
+            "index": [{"name": "cfg", "url": "https://cfg/simple"}],
+            "extra-index-url": ["https://cfg-extra/simple"],
+            "index-url": "https://cfg-default/simple",
+            "pip": {"extra-index-url": ["https://pip-extra/simple"]},
+        },
+    )
+    env = {"UV_EXTRA_INDEX_URL": "https://env-extra/simple"}
+    lock = build_settings(CliOptions(), env, [layer], mode="project")
+    assert urls(lock) == [
+        "https://cfg/simple",
+        "https://env-extra/simple",
+        "https://cfg-extra/simple",
+        "https://cfg-default/simple",
+    ]
+    pip = build_settings(CliOptions(), env, [layer], mode="pip")
+    assert urls(pip) == [
+        "https://env-extra/simple",
+        "https://cfg/simple",
+        "https://pip-extra/simple",
+        "https://cfg-extra/simple",
+        "https://cfg-default/simple",
+    ]
+
+
+def test_default_true_beats_index_url_and_explicit_default_drops_pypi() -> None:
+    layer = Layer(
+        "pyproject.toml",
+        {
+            "index-url": "https://old/simple",
+            "index": [{"url": "https://d/simple", "default": True}],
+        },
+    )
+    assert urls(build_settings(CliOptions(), {}, [layer], mode="project")) == ["https://d/simple"]
+    private = Layer(
+        "pyproject.toml",
+        {"index": [{"name": "p", "url": "https://p/simple", "default": True, "explicit": True}]},
+    )
+    settings = build_settings(CliOptions(), {}, [private], mode="project")
+    assert settings.search_order() == ()
+    assert settings.named("p").url == "https://p/simple"
+
+
+def test_a_pin_may_name_only_a_pyproject_or_command_line_index() -> None:
+    uv_toml = Layer("uv.toml", {"index": [{"name": "pub", "url": "https://pub/simple"}]})
+    declared = (Index(url="https://priv/simple", name="priv", explicit=True),)
+    settings = build_settings(
+        CliOptions(index=("cli=https://cli/simple",)),
+        {},
+        [uv_toml],
+        mode="project",
+        project_indexes=declared,
+    )
+    assert settings.named("priv").url == "https://priv/simple"
+    assert settings.named("cli").url == "https://cli/simple"
+    with pytest.raises(ConfigError, match=r"undeclared index: `pub`.*uv\.toml"):
+        settings.named("pub", "foo")
+
+
+def test_version_settings_and_find_links(tmp_path: Path) -> None:
+    layer = Layer(
+        "pyproject.toml",
+        {
+            "prerelease": "allow",
+            "resolution": "lowest",
+            "exclude-newer": "2024-01-31",
+            "keyring-provider": "subprocess",
+            "find-links": ["./wheels", "https://h/links/"],
+            "constraint-dependencies": ["a<2"],
+            "override-dependencies": ["b==1"],
+            "pip": {"keyring-provider": "disabled"},
+        },
+    )
+    s = build_settings(CliOptions(), {}, [layer], mode="project", base_dir=str(tmp_path))
+    assert (s.prerelease, s.resolution, s.keyring_provider) == ("allow", "lowest", "subprocess")
+    assert s.exclude_newer == "2024-01-31T00:00:00Z"
+    assert [f.url for f in s.find_links] == [(tmp_path / "wheels").as_uri(), "https://h/links/"]
+    assert (s.constraints, s.overrides) == (("a<2",), ("b==1",))
+    pip = build_settings(CliOptions(prerelease="disallow"), {}, [layer], mode="pip")
+    assert (pip.prerelease, pip.keyring_provider) == ("disallow", "disabled")
+    with pytest.raises(ConfigError, match="exclude-newer"):
+        build_settings(CliOptions(exclude_newer="last week"), {}, [])

@@ -35,6 +35,9 @@ IGN401 = Index(url="https://h/", ignore_error_codes=frozenset({401}))
         ),
         (403, Index(url="https://download.pytorch.org/whl/cpu"), "first-index", "absent"),
         (401, Index(url="https://download.pytorch.org/whl/cpu"), "first-index", "stop"),
+        # only that host: uv 0.13.9 stops on a 403 from any other *.pytorch.org
+        (403, Index(url="https://other.pytorch.org/whl/cpu"), "first-index", "stop"),
+        (403, Index(url="https://pytorch.org/whl/cpu"), "first-index", "stop"),
         (401, PLAIN, "unsafe-first-match", "absent"),
         (511, PLAIN, "unsafe-best-match", "absent"),
         (500, PLAIN, "unsafe-best-match", "error"),
