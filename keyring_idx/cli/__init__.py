@@ -67,12 +67,15 @@ DOCS = {
     "status": "agent.md",
     "lock": "agent.md",
     "unlock": "agent.md",
+    "run": "run.md",
+    "env": "run.md",
     "resolve": "resolver.md",
     "audit": "audit.md",
     "setup": "clients.md",
     "setup keyring": "clients.md",
     "setup uv": "clients.md",
     "setup systemd": "agent.md",
+    "setup fast-keyring": "run.md",
     "doctor": "doctor.md",
 }
 
@@ -114,6 +117,8 @@ def commands(
     parser: argparse.ArgumentParser, prefix: str = ""
 ) -> dict[str, argparse.ArgumentParser]:
     """Every command's parser by name, nested ones (``setup keyring``) included."""
+    import argparse
+
     found: dict[str, argparse.ArgumentParser] = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
