@@ -29,7 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.keyring_get import base_env, check, compile_ours, start_agent
-from demo.localindex import serve, write_htpasswd, write_wheel
+from demo.localindex import serve, write_htpasswd
+from demo.wheels import write_wheel
 
 BIN = Path(sys.executable).parent
 PKG, USER, SECRET = "idx-native-pkg", "alice", "s3cret-native"
