@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.keyring_get
 	$(BIN)/python -m benchmarks.agent_load
 	$(BIN)/python -m benchmarks.resolve
+	$(BIN)/python -m benchmarks.native
 
 clean:
 	rm -rf $(VENV) dist .demo .mypy_cache .ruff_cache .pytest_cache

@@ -11,6 +11,7 @@ adds a target (``setup systemd``) by appending its own function there.
 - ``setup poetry|pdm|hatch|twine`` (cli/setup_clients.py) installs the backend where that
   tool's keyring looks.
 - ``setup systemd`` (cli/agent.py) installs the agent's user units.
+- ``setup fast-keyring`` (cli/fast_keyring.py) installs the fast ``keyring`` launcher.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keyring_idx.cli import agent, setup_clients
+from keyring_idx.cli import agent, fast_keyring, setup_clients
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 
 
@@ -72,6 +73,7 @@ TARGETS: list[Callable[[Sub], None]] = [
     add_uv,
     setup_clients.add_client_targets,
     agent.add_setup_systemd,
+    fast_keyring.add_fast_keyring,
 ]
 
 

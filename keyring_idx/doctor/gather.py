@@ -17,11 +17,11 @@ from keyring_idx.resolver.config_files import Project, read_layers, read_project
 from store import keys
 from store.agent import client
 from store.agent import protocol as p
+from store.credential import Credential
 from store.crypto import CryptoError
 from store.dirs import resolve_dirs
 from store.errors import KeyUnavailableError, StoreError
 from store.model import Document, Entry
-from store.plaintext import PlainCredential
 from store.vault import Vault
 
 AGENT_TIMEOUT = 3.0
@@ -77,7 +77,7 @@ def uv_plaintext_facts(env: Mapping[str, str]) -> UvPlaintextFacts:
     return UvPlaintextFacts(str(path), names, differing=_differing(env, creds))
 
 
-def _differing(env: Mapping[str, str], creds: Sequence[PlainCredential]) -> tuple[str, ...]:
+def _differing(env: Mapping[str, str], creds: Sequence[Credential]) -> tuple[str, ...]:
     """uv's plaintext entries whose secret differs from the one stored for the same key in
     ours: uv sends theirs and never asks keyring. Empty when ours cannot be opened without a
     prompt; only names come back, never a secret."""

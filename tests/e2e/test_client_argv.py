@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.localindex import Index, serve, write_htpasswd, write_wheel
+from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import write_wheel
 from keyring_idx.backend import IdxKeyring
 from tests.e2e.clients import Tools
 from tests.e2e.conftest import BIN, run, tool

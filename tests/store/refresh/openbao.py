@@ -101,6 +101,7 @@ class OpenBao:
     process: subprocess.Popen[bytes]
     jwt: JwtIssuer = field(default_factory=JwtIssuer)
     ca: str | None = None  # with TLS (-dev-tls): the CA that signed the server's certificate
+    namespace: str | None = None  # the namespace api() works in (None: the root one)
 
     @property
     def verify(self) -> ssl.SSLContext | bool:
@@ -111,7 +112,10 @@ class OpenBao:
         response = httpx.request(
             method,
             f"{self.addr}/v1/{path}",
-            headers={"X-Vault-Token": self.root},
+            headers={
+                "X-Vault-Token": self.root,
+                **({"X-Vault-Namespace": self.namespace} if self.namespace else {}),
+            },
             json=body,
             timeout=10,
             trust_env=False,
@@ -202,9 +206,10 @@ def unique_path(prefix: str = "secret") -> str:
 
 
 @contextmanager
-def running(workdir: Path, *, tls: bool = False) -> Iterator[OpenBao]:
+def running(workdir: Path, *, tls: bool = False, audit: Path | None = None) -> Iterator[OpenBao]:
     """A fresh dev server, set up, stopped (by pid) on exit; with ``tls``, on https with a CA
-    of its own (``OpenBao.ca``)."""
+    of its own (``OpenBao.ca``); with ``audit``, logging every request and response there
+    (OpenBao enables audit devices only from its configuration)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "home").mkdir(exist_ok=True)
     root = secrets.token_urlsafe(24)
@@ -212,6 +217,12 @@ def running(workdir: Path, *, tls: bool = False) -> Iterator[OpenBao]:
         port = _free_pair()
         log = open(workdir / "bao.log", "ab")  # noqa: SIM115
         tls_args = [f"-dev-tls-cert-dir={workdir / 'tls'}", "-dev-tls"] if tls else []
+        if audit is not None:
+            config = workdir / "audit.hcl"
+            config.write_text(
+                f'audit "file" "log" {{\n  options {{\n    file_path = "{audit}"\n  }}\n}}\n'
+            )
+            tls_args.append(f"-config={config}")
         if tls:
             (workdir / "tls").mkdir(exist_ok=True)
         process = subprocess.Popen(

@@ -491,3 +491,23 @@ def test_a_username_that_is_not_one_is_refused(team: Team) -> None:
     with pytest.raises(TokenFetchError, match="does not hold a username") as info:
         vault.username_of(spec, FetchContext(now=now()))
     assert "\x1b" not in str(info.value)
+
+
+def test_namespace_from_the_setting_or_vault_namespace(
+    openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    namespace = f"team-{uuid.uuid4().hex[:6]}"
+    openbao.api("POST", f"sys/namespaces/{namespace}", {})
+    inside = OpenBao(openbao.addr, openbao.root, openbao.process, namespace=namespace)
+    inside.api("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "2"}})
+    inside.put_kv2("kv/pypi", password="in-namespace")
+    token_file = tmp_path / "t"
+    token_file.write_text(openbao.root)
+    base = {"addr": openbao.addr, "path": "kv/pypi", "token-file": str(token_file)}
+    assert fetch(ProviderSpec.build("vault", {**base, "namespace": namespace})) == "in-namespace"
+    vault.forget_all()
+    monkeypatch.setenv("VAULT_NAMESPACE", namespace)
+    assert fetch(ProviderSpec.build("vault", base)) == "in-namespace"
+    vault.forget_all()
+    monkeypatch.delenv("VAULT_NAMESPACE")
+    assert "kv/pypi" in error_of(ProviderSpec.build("vault", base))  # not in the root namespace
