@@ -101,9 +101,11 @@ def wait_for(port: int) -> None:
     sys.exit(f"nginx did not start listening on 127.0.0.1:{port}")
 
 
-def timed(argv: list[str], env: dict[str, str], stdin: str | None = None) -> float:
+def timed(
+    argv: list[str], env: dict[str, str], stdin: str | None = None, cwd: Path | None = None
+) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True)
+    proc = subprocess.run(argv, env=env, input=stdin, capture_output=True, text=True, cwd=cwd)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{argv[0]} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -157,13 +159,22 @@ def run_rounds(
         "pip download": [],
     }
     index_args = ["--index", urls[0], "--index", urls[1], "--default-index", urls[2]]
+    # Every tool answers the same question (the requirements alone, --no-deps), from a
+    # directory with no project in it (the pip model; uv reads no pyproject.toml either).
+    work = root / "work"
+    work.mkdir(exist_ok=True)
     for r in range(rounds + 1):  # round 0 warms the OS page cache, not a tool cache
-        ours = timed([str(BIN / "idx-auth"), "resolve", *reqs, *index_args, "--json"], base_env)
+        ours = timed(
+            [str(BIN / "idx-auth"), "resolve", *reqs, *index_args, "--no-deps", "--json"],
+            base_env,
+            cwd=work,
+        )
         uv_env = {**base_env, "UV_CACHE_DIR": str(root / f"uv-cache-{r}")}
         uvt = timed(
             [uv, "pip", "compile", "-", "--no-deps", "--no-header", *index_args],
             uv_env,
             stdin="\n".join(reqs),
+            cwd=work,
         )
         dest = root / f"pip-dl-{r}"
         pipt = timed(
@@ -187,6 +198,7 @@ def run_rounds(
                 *reqs,
             ],
             base_env,
+            cwd=work,
         )
         if r:
             times["idx-auth resolve"].append(ours)

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from keyring_idx.cli.base import CliError, emit_json, say
-from keyring_idx.resolver import graph_report, lock
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import CliOptions
 from keyring_idx.resolver.credentials import CredentialSource, read_netrc
 from keyring_idx.resolver.errors import ResolverError
-from keyring_idx.resolver.graph_run import run_graph
-from keyring_idx.resolver.metadata import download_file
 from keyring_idx.resolver.outcome import Graph, Pin, Result
 from keyring_idx.resolver.plan import Plan, names_of, plan_run, selected_pins
 from keyring_idx.resolver.report import explain, failures, model_lines, table, to_json
@@ -92,6 +88,10 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         keyring_provider=settings.keyring_provider,
     ) as client:
         if not no_deps:
+            # the graph's machinery (resolvelib, metadata, builds) only when it runs
+            from keyring_idx.resolver import lock
+            from keyring_idx.resolver.graph_run import run_graph
+
             graph = run_graph(
                 plan.roots,
                 settings,
@@ -122,6 +122,10 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
 
 
 def _digest(client: IndexClient) -> Callable[[Pin, DistFile], str]:
+    import hashlib
+
+    from keyring_idx.resolver.metadata import download_file
+
     def digest(pin: Pin, file: DistFile) -> str:
         return hashlib.sha256(download_file(client, pin.index, file)).hexdigest()
 
@@ -137,6 +141,8 @@ def _finish_graph(
     plan: Plan,
     uv_store: UvPlaintextStore,
 ) -> int:
+    from keyring_idx.resolver import graph_report, lock
+
     if args.json:
         emit_json({**plan.header, **graph_report.to_json(graph)})
     elif args.explain:

@@ -229,3 +229,60 @@ def test_wrong_settings_are_one_line_errors_and_store_nothing(
     assert wanted in lines[0]
     assert world.secret_id not in done.stderr and "first-Pa55" not in done.stderr
     assert world.setup.idx("list").returncode == 1  # nothing stored
+
+
+def test_without_the_agent_a_lookup_reads_vault_again_after_the_interval(
+    world: World, tmp_path: Path
+) -> None:
+    world.login("--vault-refresh-interval", "1", "--vault-ttl", "600")
+    assert world.keyring_get() == "first-Pa55"
+    world.rotate("second-Pa55")
+    wait_for(lambda: world.keyring_get() == "second-Pa55", 20, "a lookup to read Vault again")
+    code, err = world.uv_install(tmp_path / "target")
+    assert code == 0, err
+
+
+def test_load_on_vault_with_the_agent_is_one_read_per_interval(
+    index: tuple[Index, Path], tmp_path: Path
+) -> None:
+    """What docs/vault.md says about load, measured with OpenBao's audit log: with the agent,
+    lookups cost Vault nothing; the agent logs in once and reads once per interval."""
+    audit = tmp_path / "audit.log"
+    with running(tmp_path / "own-bao", audit=audit) as bao:
+        world = World(bao, index[0], index[1], tmp_path)
+        interval = 1.0
+        world.login("--vault-refresh-interval", f"{interval:g}", "--vault-ttl", "600")
+        seen_before = len(_vault_requests(audit))
+        agent = world.setup.start_agent()
+        started = time.monotonic()
+        try:
+            lookups = 0
+            while time.monotonic() - started < 4.5:
+                assert world.keyring_get() == "first-Pa55"
+                lookups += 1
+        finally:
+            assert stop(agent) == 0
+        elapsed = time.monotonic() - started
+        paths = _vault_requests(audit)[seen_before:]
+        logins = paths.count("auth/approle/login")
+        reads = paths.count(world.path.replace("secret/", "secret/data/", 1))
+        lookups_of_engine = sum(p.startswith("sys/internal/ui/mounts/") for p in paths)
+        assert lookups >= 3
+        assert logins == 1 and lookups_of_engine == 1, paths
+        # Refreshes fall between 0.9 and 1.0 intervals apart; the lookups added none.
+        assert 2 <= reads <= elapsed / (0.9 * interval) + 1, paths
+        assert set(paths) <= {
+            "auth/approle/login",
+            world.path.replace("secret/", "secret/data/", 1),
+            f"sys/internal/ui/mounts/{world.path}",
+        }, paths
+
+
+def _vault_requests(audit: Path) -> list[str]:
+    """The paths of the requests OpenBao answered, in order (from its audit log)."""
+    paths = []
+    for line in audit.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("type") == "response":
+            paths.append(str(record["request"]["path"]))
+    return paths

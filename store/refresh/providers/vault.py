@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from store.redaction import printable
 from store.refresh.errors import ProviderConfigError, TokenFetchError
 from store.refresh.providers import vault_auth
 from store.refresh.providers.base import FetchContext, error_code, seconds_setting
@@ -158,7 +159,8 @@ class VaultProvider:
                 raise TokenFetchError(
                     NAME,
                     f"the username in {secret.path} (field {username_field!r}) is now "
-                    f"{username!r}, not {expected!r} as stored; run idx-auth login again to "
+                    f"{printable(username, 64)!r}, not {expected!r} as stored; run idx-auth "
+                    "login again to "
                     "store the credential under the new name",
                 )
         now = ctx.now
@@ -176,7 +178,15 @@ class VaultProvider:
 def username_of(spec: ProviderSpec, ctx: FetchContext) -> str:
     """The username the secret at ``path`` holds in ``username-field`` (for login)."""
     field = spec.require("username-field")
-    return _field(read(spec, ctx), field, "--vault-username-field")
+    secret = read(spec, ctx)
+    username = _field(secret, field, "--vault-username-field")
+    if len(username) > 256 or not username.isprintable() or any(c.isspace() for c in username):
+        raise TokenFetchError(
+            NAME,
+            f"the field {field!r} of {secret.path} does not hold a username (one line of "
+            "printable text without spaces); check --vault-username-field",
+        )
+    return username
 
 
 def read(spec: ProviderSpec, ctx: FetchContext, env: Mapping[str, str] | None = None) -> Secret:

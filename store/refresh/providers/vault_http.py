@@ -132,6 +132,13 @@ class VaultHttp:
                 NAME, f"Vault at {shown_url(self.addr)} did not answer within {self.timeout:g} s"
             ) from None
         except httpx.HTTPError as exc:
+            if _tls_failure(exc):
+                raise TokenFetchError(
+                    NAME,
+                    f"the TLS certificate of Vault at {shown_url(self.addr)} is not trusted (or "
+                    "a client certificate was refused); give its CA with --vault-ca-cert or "
+                    "VAULT_CACERT",
+                ) from None
             raise TokenFetchError(
                 NAME, f"cannot reach Vault at {shown_url(self.addr)} ({type(exc).__name__})"
             ) from None
@@ -154,6 +161,19 @@ class VaultHttp:
                 "node's address, or the load balancer's, as --vault-addr",
             )
         return TokenFetchError(NAME, f"{doing} failed with HTTP {answer.status}{said}; {hint}")
+
+
+def _tls_failure(exc: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx wraps httpcore's error, which wraps ssl's
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _json_object(body: bytes) -> Mapping[str, Any]:

@@ -14,6 +14,7 @@ import json
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -99,16 +100,26 @@ class OpenBao:
     root: str
     process: subprocess.Popen[bytes]
     jwt: JwtIssuer = field(default_factory=JwtIssuer)
+    ca: str | None = None  # with TLS (-dev-tls): the CA that signed the server's certificate
+    namespace: str | None = None  # the namespace api() works in (None: the root one)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=self.ca) if self.ca else True
 
     def api(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A root request; fails the test on an error answer."""
         response = httpx.request(
             method,
             f"{self.addr}/v1/{path}",
-            headers={"X-Vault-Token": self.root},
+            headers={
+                "X-Vault-Token": self.root,
+                **({"X-Vault-Namespace": self.namespace} if self.namespace else {}),
+            },
             json=body,
             timeout=10,
             trust_env=False,
+            verify=self.verify,
         )
         assert response.status_code in (200, 204), f"{method} {path}: {response.text}"
         data: dict[str, Any] = response.json() if response.content else {}
@@ -195,14 +206,25 @@ def unique_path(prefix: str = "secret") -> str:
 
 
 @contextmanager
-def running(workdir: Path) -> Iterator[OpenBao]:
-    """A fresh dev server, set up, stopped (by pid) on exit."""
+def running(workdir: Path, *, tls: bool = False, audit: Path | None = None) -> Iterator[OpenBao]:
+    """A fresh dev server, set up, stopped (by pid) on exit; with ``tls``, on https with a CA
+    of its own (``OpenBao.ca``); with ``audit``, logging every request and response there
+    (OpenBao enables audit devices only from its configuration)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "home").mkdir(exist_ok=True)
     root = secrets.token_urlsafe(24)
     for _attempt in range(3):
         port = _free_pair()
         log = open(workdir / "bao.log", "ab")  # noqa: SIM115
+        tls_args = [f"-dev-tls-cert-dir={workdir / 'tls'}", "-dev-tls"] if tls else []
+        if audit is not None:
+            config = workdir / "audit.hcl"
+            config.write_text(
+                f'audit "file" "log" {{\n  options {{\n    file_path = "{audit}"\n  }}\n}}\n'
+            )
+            tls_args.append(f"-config={config}")
+        if tls:
+            (workdir / "tls").mkdir(exist_ok=True)
         process = subprocess.Popen(
             [
                 bao_binary(),
@@ -210,6 +232,7 @@ def running(workdir: Path) -> Iterator[OpenBao]:
                 "-dev",
                 f"-dev-listen-address=127.0.0.1:{port}",
                 f"-dev-root-token-id={root}",
+                *tls_args,
             ],
             # Its own HOME: dev mode writes ~/.vault-token there, not in the test's.
             env={"HOME": str(workdir / "home"), "PATH": "/usr/bin:/bin"},
@@ -218,7 +241,9 @@ def running(workdir: Path) -> Iterator[OpenBao]:
             stderr=log,
         )
         log.close()
-        server = OpenBao(f"http://127.0.0.1:{port}", root, process)
+        scheme = "https" if tls else "http"
+        ca = str(workdir / "tls" / "vault-ca.pem") if tls else None
+        server = OpenBao(f"{scheme}://127.0.0.1:{port}", root, process, ca=ca)
         if _wait_ready(server):
             try:
                 server.setup()
@@ -236,10 +261,14 @@ def _wait_ready(server: OpenBao, timeout: float = 30) -> bool:
         if server.process.poll() is not None:
             return False
         try:
-            if (
-                httpx.get(f"{server.addr}/v1/sys/health", timeout=1, trust_env=False).status_code
-                == 200
-            ):
+            health = httpx.get(
+                f"{server.addr}/v1/sys/health",
+                timeout=1,
+                trust_env=False,
+                # The CA file appears once the server has made it.
+                verify=server.verify if server.ca is None or Path(server.ca).exists() else True,
+            )
+            if health.status_code == 200:
                 return True
         except httpx.HTTPError:
             pass

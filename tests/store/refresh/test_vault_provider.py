@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 
 from store.refresh.errors import ProviderConfigError, RefreshError, TokenFetchError
 from store.refresh.providers import FetchContext, fetch_token, get_provider, vault
 from store.refresh.spec import ProviderSpec
 from tests.store.refresh.loopback import Loopback, Reply, Request, serve
-from tests.store.refresh.openbao import AUDIENCE, OpenBao, unique_path
+from tests.store.refresh.openbao import AUDIENCE, OpenBao, running, unique_path
 
 
 def now() -> datetime:
@@ -382,3 +384,130 @@ def test_vault_down_is_a_retryable_one_line_error(tmp_path: Path) -> None:
 def test_settings_are_checked_without_io(settings: dict[str, str], wanted: str) -> None:
     with pytest.raises(ProviderConfigError, match=wanted):
         get_provider("vault").check(ProviderSpec.build("vault", settings))
+
+
+# --- TLS, client certificates and proxies, through the shared HTTP client factory ------------
+
+
+@pytest.fixture(scope="module")
+def tls_bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBao]:
+    with running(tmp_path_factory.mktemp("tls-bao"), tls=True) as server:
+        yield server
+
+
+def test_vault_ca_from_the_setting_or_the_environment(
+    tls_bao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tls_bao.ca is not None and tls_bao.addr.startswith("https://")
+    path = unique_path()
+    tls_bao.put_kv2(path, password="over-tls")
+    token_file = tmp_path / "t"
+    token_file.write_text(tls_bao.token(tls_bao.reader(acl(path))))
+    settings = {"addr": tls_bao.addr, "path": path, "token-file": str(token_file)}
+    # The server's CA is nobody's default: refused, with the fix in the message.
+    message = error_of(ProviderSpec.build("vault", settings))
+    assert "is not trusted" in message and "VAULT_CACERT" in message
+    assert fetch(ProviderSpec.build("vault", {**settings, "ca-cert": tls_bao.ca})) == "over-tls"
+    vault.forget_all()
+    monkeypatch.setenv("VAULT_CACERT", tls_bao.ca)
+    assert fetch(ProviderSpec.build("vault", settings)) == "over-tls"
+    monkeypatch.delenv("VAULT_CACERT")
+    monkeypatch.setenv("BAO_CAPATH", str(_hashed_dir(tls_bao.ca, tmp_path / "capath")))
+    vault.forget_all()
+    assert fetch(ProviderSpec.build("vault", settings)) == "over-tls"
+
+
+def _hashed_dir(ca: str, directory: Path) -> Path:
+    """A CA directory as VAULT_CAPATH takes it (OpenSSL's subject-hash names)."""
+    import subprocess
+
+    directory.mkdir()
+    subject_hash = subprocess.run(
+        ["openssl", "x509", "-hash", "-noout", "-in", ca], capture_output=True, text=True
+    ).stdout.strip()
+    if not subject_hash:
+        pytest.skip("openssl is not installed to name a hashed CA directory")
+    (directory / f"{subject_hash}.0").write_bytes(Path(ca).read_bytes())
+    return directory
+
+
+def fake_vault(request: Request) -> Reply:
+    """Enough of Vault's API for a token-file read of a KV v2 secret."""
+    if request.path.endswith("/lookup-self"):
+        return Reply.json({"data": {"ttl": 0, "renewable": False}})
+    if "/sys/internal/ui/mounts/" in request.path:
+        return Reply.json({"data": {"path": "secret/", "type": "kv", "options": {"version": "2"}}})
+    return Reply.json({"data": {"data": {"password": "via-" + request.headers["host"]}}})
+
+
+def test_client_certificate_with_a_separate_key(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    ca.configure_trust(server_ctx)
+    server_ctx.verify_mode = ssl.CERT_REQUIRED  # like Vault's tls_require_and_verify_client_cert
+    client = ca.issue_cert("runner-7.example")
+    cert, key, ca_file = tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "ca.pem"
+    cert.write_bytes(b"".join(blob.bytes() for blob in client.cert_chain_pems))
+    key.write_bytes(client.private_key_pem.bytes())
+    ca.cert_pem.write_to_path(str(ca_file))
+    token_file = tmp_path / "t"
+    token_file.write_text("s.token")
+    with serve(fake_vault, tls=server_ctx) as server:
+        base = {"addr": server.url, "path": "secret/a", "token-file": str(token_file)}
+        spec = ProviderSpec.build(
+            "vault",
+            {**base, "ca-cert": str(ca_file), "client-cert": str(cert), "client-key": str(key)},
+        )
+        assert fetch(spec).startswith("via-127.0.0.1")
+        vault.forget_all()
+        without = ProviderSpec.build("vault", {**base, "ca-cert": str(ca_file)})
+        assert "not trusted (or a client certificate was refused)" in error_of(without)
+    bad_key = ProviderSpec.build(
+        "vault", {**base, "client-cert": str(cert), "client-key": str(tmp_path / "none.pem")}
+    )
+    with pytest.raises(ProviderConfigError, match="cannot load them"):
+        fetch_token(bad_key, FetchContext(now=now()))
+
+
+def test_vault_proxy_is_used_for_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from demo.localindex import free_port
+
+    token_file = tmp_path / "t"
+    token_file.write_text("s.token")
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens: only the proxy can answer
+    with serve(fake_vault) as proxy:
+        monkeypatch.setenv("VAULT_PROXY_ADDR", proxy.url)
+        spec = ProviderSpec.build(
+            "vault", {"addr": nowhere, "path": "secret/a", "token-file": str(token_file)}
+        )
+        assert fetch(spec) == "via-" + nowhere.removeprefix("http://")
+        assert proxy.requests and proxy.requests[-1].headers["x-vault-token"] == "s.token"
+
+
+def test_a_username_that_is_not_one_is_refused(team: Team) -> None:
+    team.bao.put_kv2(team.path, password="pw", username="ci bot\n\x1b[2J")
+    spec = team.spec(**{"username-field": "username"})
+    with pytest.raises(TokenFetchError, match="does not hold a username") as info:
+        vault.username_of(spec, FetchContext(now=now()))
+    assert "\x1b" not in str(info.value)
+
+
+def test_namespace_from_the_setting_or_vault_namespace(
+    openbao: OpenBao, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    namespace = f"team-{uuid.uuid4().hex[:6]}"
+    openbao.api("POST", f"sys/namespaces/{namespace}", {})
+    inside = OpenBao(openbao.addr, openbao.root, openbao.process, namespace=namespace)
+    inside.api("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "2"}})
+    inside.put_kv2("kv/pypi", password="in-namespace")
+    token_file = tmp_path / "t"
+    token_file.write_text(openbao.root)
+    base = {"addr": openbao.addr, "path": "kv/pypi", "token-file": str(token_file)}
+    assert fetch(ProviderSpec.build("vault", {**base, "namespace": namespace})) == "in-namespace"
+    vault.forget_all()
+    monkeypatch.setenv("VAULT_NAMESPACE", namespace)
+    assert fetch(ProviderSpec.build("vault", base)) == "in-namespace"
+    vault.forget_all()
+    monkeypatch.delenv("VAULT_NAMESPACE")
+    assert "kv/pypi" in error_of(ProviderSpec.build("vault", base))  # not in the root namespace
