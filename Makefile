@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.keyring_get
 	$(BIN)/python -m benchmarks.agent_load
 	$(BIN)/python -m benchmarks.resolve
+	$(BIN)/python -m benchmarks.native
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keyring_idx.cli import quick
 from keyring_idx.cli import refresh as refresh_cli
-from keyring_idx.cli.base import CliError, Sub, emit_json, say
+from keyring_idx.cli.base import CliError, Sub, say
 from keyring_idx.cli.secrets import from_flag, username_prompt
 from store import service
 from store.agent import client
@@ -222,36 +223,30 @@ def cmd_dir(args: argparse.Namespace) -> int:
 
 
 def describe(entry: Entry) -> dict[str, object]:
-    """An entry as ``list --json`` shows it: never a secret."""
-    item: dict[str, object] = {
+    """An entry as ``list --json`` shows it, with or without the agent: never a secret."""
+    from store.refresh.state import format_time
+
+    return {
         "service": entry.service,
         "username": entry.username,
         "scheme": entry.scheme,
         "kind": "keyring" if entry.plain else "index",
         "has_secret": entry.secret is not None,
-        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "expires_at": format_time(entry.expires_at) if entry.expires_at else None,
         "provider": dict(entry.refresh).get("provider"),
     }
-    return item
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    # With an agent up, keyring_idx.cli.quick answered already (the same rows, from memory).
     vault = _vault()
     entries = sorted(
         vault.read_for_listing().entries, key=lambda e: (e.plain, e.service, e.username or "")
     )
-    if args.json:
-        emit_json([describe(e) for e in entries])
-        return 0
-    if not entries:
+    if not entries and not args.json:
         say(f"No credentials stored in {vault.path}")
         return 1
-    for e in entries:
-        extra = f"  (keyring name, {e.scheme})" if e.plain else f"  ({e.scheme})"
-        if e.expires_at:
-            extra += f"  expires {e.expires_at.isoformat()}"
-        say(f"{e.username or '-':<24} {e.service}{extra}")
-    return 0
+    return quick.print_entries([describe(e) for e in entries], as_json=args.json)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ adds a target (``setup systemd``) by appending its own function there.
   backend directly instead of importing every installed backend on each call.
 - ``setup uv`` prints what uv needs to ask keyring for each stored index.
 - ``setup systemd`` (cli/agent.py) installs the agent's user units.
+- ``setup fast-keyring`` (cli/fast_keyring.py) installs the fast ``keyring`` launcher.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keyring_idx.cli import agent
+from keyring_idx.cli import agent, fast_keyring
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 
 BACKEND = "keyring_idx.backend.IdxKeyring"
@@ -65,7 +66,12 @@ def add_uv(targets: Sub) -> None:
 
 
 #: ``setup`` targets in ``--help`` order; each adds one sub-parser.
-TARGETS: list[Callable[[Sub], None]] = [add_keyring, add_uv, agent.add_setup_systemd]
+TARGETS: list[Callable[[Sub], None]] = [
+    add_keyring,
+    add_uv,
+    agent.add_setup_systemd,
+    fast_keyring.add_fast_keyring,
+]
 
 
 # -- setup keyring ---------------------------------------------------------------------------
