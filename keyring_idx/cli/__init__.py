@@ -51,6 +51,40 @@ COMMANDS = {
 }
 
 
+# The page of docs/ each command's help ends with (a `setup` target as "setup TARGET");
+# tests/keyring_idx/cli/test_main.py checks every command has one and that the page exists.
+DOCS = {
+    "login": "store.md",
+    "logout": "store.md",
+    "token": "store.md",
+    "dir": "store.md",
+    "list": "store.md",
+    "import": "store.md",
+    "export": "store.md",
+    "rekey": "store.md",
+    "refresh": "refresh.md",
+    "agent": "agent.md",
+    "status": "agent.md",
+    "lock": "agent.md",
+    "unlock": "agent.md",
+    "run": "run.md",
+    "env": "run.md",
+    "resolve": "resolver.md",
+    "audit": "audit.md",
+    "setup": "clients.md",
+    "setup keyring": "clients.md",
+    "setup uv": "clients.md",
+    "setup systemd": "agent.md",
+    "setup fast-keyring": "run.md",
+    "doctor": "doctor.md",
+}
+
+
+def docs_line(page: str | None) -> str:
+    where = f"docs/{page}" if page else "README.md"
+    return f"Documentation: {where} in the keyring-idx repository."
+
+
 def group_module(group: str) -> ModuleType:
     import importlib
 
@@ -67,12 +101,31 @@ def build_parser(groups: Sequence[str] = COMMAND_GROUPS) -> argparse.ArgumentPar
             "with uv's flags and URL rules."
         ),
         epilog="Exit codes: 0 success, 1 nothing found, 2 usage or invalid input, "
-        "3 agent required but unreachable or locked.",
+        "3 agent required but unreachable or locked. Documentation: README.md (start there) "
+        "and docs/, one page per topic, in the keyring-idx repository.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in groups:
         group_module(group).register(sub)
+    for name, command in commands(parser).items():
+        page = docs_line(DOCS.get(name))
+        command.epilog = f"{command.epilog} {page}" if command.epilog else page
     return parser
+
+
+def commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by name, nested ones (``setup keyring``) included."""
+    import argparse
+
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found[prefix + name] = child
+                found.update(commands(child, f"{prefix}{name} "))
+    return found
 
 
 def _groups_for(argv: Sequence[str]) -> Sequence[str]:

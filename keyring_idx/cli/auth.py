@@ -297,9 +297,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     creds = [vault.reveal(doc, e) for e in doc.entries if not e.plain]
     skipped = sum(1 for e in doc.entries if e.plain)
-    text = plaintext.encode(
-        plaintext.PlainCredential(c.service, c.username, c.scheme, c.secret) for c in creds
-    )
+    text = plaintext.encode(creds)
     if args.plaintext == "-":
         sys.stdout.write(text)
     else:

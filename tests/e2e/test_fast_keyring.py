@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.localindex import Index, serve, write_htpasswd, write_wheel
+from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import write_wheel
 from keyring_idx import launcher
 from store.dirs import resolve_dirs
 from tests.e2e.conftest import BIN, run, tool

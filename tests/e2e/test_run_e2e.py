@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.localindex import Index, serve, write_htpasswd, write_wheel
+from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import write_wheel
 from tests.e2e.conftest import BIN, tool
 
 PKG = "idx-run-pkg"
