@@ -21,9 +21,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from tests.e2e.dists import BACKEND, BACKEND_VERSION, backend_wheel, make_sdist, make_wheel
+from demo.wheels import make_wheel
+from tests.e2e.dists import BACKEND, BACKEND_VERSION, backend_wheel, make_sdist
 
-__all__ = ["IndexServer", "IndexSpec", "Release", "make_wheel", "serve"]
+__all__ = ["IndexServer", "IndexSpec", "Release", "serve"]
 
 Format = Literal["json", "html", "both", "flat"]
 

@@ -8,6 +8,7 @@ import re
 import httpx
 import pytest
 
+from demo.wheels import make_wheel
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
@@ -20,7 +21,7 @@ from keyring_idx.resolver.metadata import (
 )
 from keyring_idx.resolver.simple import DistFile, parse_html, parse_json
 from store.http import NetworkSettings
-from tests.e2e.dists import make_sdist, make_wheel
+from tests.e2e.dists import make_sdist
 
 INDEX = Index(url="https://idx.example/simple", name="idx")
 
