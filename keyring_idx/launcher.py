@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 #: The backend class keyring must choose for the launcher's answer to be keyring's answer.
 BACKEND = "keyring_idx.backend.IdxKeyring"
+# What `idx-auth setup keyring` names in keyringrc.cfg: our backend wherever keyring-idx is
+# installed, as here (keyring_idx.clients.keyringrc.SELECTOR; a test keeps the two equal).
+SELECTOR = "idx_auth_keyring.Selected"
 #: The first lines of every launcher file; `setup fast-keyring` replaces or removes only these.
 MARKER = "# idx-auth fast-keyring launcher"
 #: As long as the keyring backend waits for the agent.
@@ -151,7 +154,7 @@ def backend_selected(env: Mapping[str, str], config_text: str | None) -> bool:
         return True
     if not config.has_option("backend", "default-keyring"):
         return False  # keyring logs a warning about this file: let it
-    return config.get("backend", "default-keyring").strip() == BACKEND
+    return config.get("backend", "default-keyring").strip() in (BACKEND, SELECTOR)
 
 
 def keyringrc_path(env: Mapping[str, str]) -> str:

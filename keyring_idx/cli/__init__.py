@@ -74,6 +74,10 @@ DOCS = {
     "setup": "clients.md",
     "setup keyring": "clients.md",
     "setup uv": "clients.md",
+    "setup poetry": "clients.md",
+    "setup pdm": "clients.md",
+    "setup hatch": "clients.md",
+    "setup twine": "clients.md",
     "setup systemd": "agent.md",
     "setup fast-keyring": "run.md",
     "doctor": "doctor.md",
@@ -173,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)
         return 130
+    except EOFError:  # Ctrl-D at a prompt that did not handle it itself
+        print(
+            "idx-auth: error: no input (end of input at a prompt); nothing changed", file=sys.stderr
+        )
+        return 2
     return code
 
 

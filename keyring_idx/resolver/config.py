@@ -20,7 +20,7 @@ variables), a file's ``default = true`` index, a file's ``index-url``; else PyPI
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, cast
@@ -147,14 +147,9 @@ class Settings:
         The first occurrence of a name wins; explicit indexes never serve unpinned packages; the
         default is the first surviving ``default = true`` index, else PyPI.
         """
-        seen: set[str] = set()
         implicit: list[Index] = []
         default: Index | None = None
-        for index in self.indexes:
-            if index.name is not None:
-                if index.name in seen:
-                    continue
-                seen.add(index.name)
+        for index in self._first_of_each_name():
             if index.default:
                 if default is None:
                     default = index
@@ -170,15 +165,20 @@ class Settings:
     def default_index(self) -> Index:
         """The default index: the first ``default = true`` (even one that is also explicit, and
         so searched for pinned packages only), else PyPI."""
+        for index in self._first_of_each_name():
+            if index.default:
+                return index
+        return Index(url=PYPI_URL, default=True, origin="uv default")
+
+    def _first_of_each_name(self) -> Iterator[Index]:
+        """The indexes in order, a later one with an earlier one's name left out."""
         seen: set[str] = set()
         for index in self.indexes:
             if index.name is not None:
                 if index.name in seen:
                     continue
                 seen.add(index.name)
-            if index.default:
-                return index
-        return Index(url=PYPI_URL, default=True, origin="uv default")
+            yield index
 
     def named(self, name: str, package: str = "") -> Index:
         """The index a ``tool.uv.sources`` pin refers to (first of that name)."""

@@ -11,7 +11,15 @@ import sys
 
 import pytest
 
-from keyring_idx.launcher import BACKEND, Lookup, backend_selected, keyringrc_path, parse, render
+from keyring_idx.launcher import (
+    BACKEND,
+    SELECTOR,
+    Lookup,
+    backend_selected,
+    keyringrc_path,
+    parse,
+    render,
+)
 
 URL = "https://h.example/simple/"
 
@@ -112,6 +120,8 @@ def test_render_is_keyrings_own_printing() -> None:
         ({}, f"[backend]\ndefault-keyring = {BACKEND}\n", True),
         ({}, f"[backend]\ndefault-keyring={BACKEND}  \nkeyring-path=/x\n", True),
         ({}, "[backend]\ndefault-keyring = keyring.backends.null.Keyring\n", False),
+        # what `idx-auth setup keyring` writes
+        ({}, f"[backend]\ndefault-keyring = {SELECTOR}\nkeyring-path = /k/sel\n", True),
         ({}, "[other]\nx = 1\n", True),
         ({}, "", True),
         ({}, "[backend]\nkeyring-path = /x\n", False),  # keyring warns about this file
@@ -132,3 +142,9 @@ def test_keyringrc_path_is_keyrings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert keyringrc_path(os.environ) == str(_config_path())  # type: ignore[no-untyped-call]
     monkeypatch.setenv("XDG_CONFIG_HOME", "")
     assert keyringrc_path(os.environ) == str(_config_path())  # type: ignore[no-untyped-call]
+
+
+def test_the_selector_is_what_setup_keyring_writes() -> None:
+    from keyring_idx.clients import keyringrc
+
+    assert keyringrc.SELECTOR == SELECTOR
