@@ -135,6 +135,23 @@ def load(runtime_dir: str, cache_key: str, paths: Sequence[str]) -> list[Row] | 
     return None
 
 
+#: The variable families ``run`` sets (keyring_idx.native_env); a remembered row naming any
+#: other variable is not ours.
+_VARIABLE_PREFIXES = (
+    "UV_INDEX_",
+    "POETRY_HTTP_BASIC_",
+    "TWINE_",
+    "UV_PUBLISH_",
+    "HATCH_INDEX_",
+    "PDM_PUBLISH_",
+)
+_VARIABLE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _variable(name: str) -> bool:
+    return name.startswith(_VARIABLE_PREFIXES) and set(name) <= _VARIABLE_CHARS
+
+
 def _rows(raw: object) -> list[Row] | None:
     if not isinstance(raw, list):
         return None
@@ -145,6 +162,8 @@ def _rows(raw: object) -> list[Row] | None:
             and len(item) == 6
             and all(isinstance(v, str) for v in item[:5])
             and (item[5] is None or isinstance(item[5], str))
+            and _variable(item[3])
+            and _variable(item[4])
         ):
             return None
         rows.append((item[0], item[1], item[2], item[3], item[4], item[5]))

@@ -157,10 +157,20 @@ def test_notes_and_misses_go_the_full_way(
     assert prepare_run(argv, agent, env) is None  # the agent has nothing for bob
 
 
-def test_a_broken_cache_file_is_a_miss(app: Path, agent: str) -> None:
+def test_a_broken_cache_file_is_a_miss(
+    app: Path, agent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(app)
     cache = Path(agent).parent / run_cache.FILE
     for junk in ("not json", "[]", '{"v": 1, "entries": [{"key": 3}]}', '{"v": 1}'):
         cache.write_text(junk)
         assert prepare_run(["--", "true"], agent, dict(os.environ)) is None
+    assert idx("run", "--", "true", cwd=app).returncode == 0
+    assert prepare_run(["--", "true"], agent, dict(os.environ)) is not None
+    # A row naming a variable run never sets is not ours: the whole entry is ignored.
+    doc = json.loads(cache.read_text())
+    doc["entries"][0]["targets"][0][4] = "LD_PRELOAD"
+    cache.write_text(json.dumps(doc))
+    assert prepare_run(["--", "true"], agent, dict(os.environ)) is None
     assert idx("run", "--", "true", cwd=app).returncode == 0  # and is written anew
     assert json.loads(cache.read_text())["v"] == run_cache.VERSION
