@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck unit venv clean bench
+.PHONY: test demo lint typecheck unit venv clean bench dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# The sdist and the wheel in dist/ (tests/e2e/test_install.py builds and installs the same way).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/uv build --out-dir dist
+
 demo: $(STAMP)
 	$(BIN)/python -m demo
 
@@ -36,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.keyring_get
 	$(BIN)/python -m benchmarks.agent_load
 	$(BIN)/python -m benchmarks.resolve
+	$(BIN)/python -m benchmarks.native
 
 clean:
-	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) dist .demo .mypy_cache .ruff_cache .pytest_cache

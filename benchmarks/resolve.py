@@ -12,6 +12,7 @@ Needs nginx (Debian: ``apt-get install nginx``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -20,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from demo.localindex import free_port
-from tests.e2e.index_server import make_wheel
+from demo.wheels import make_wheel
 
 INDEXES = 3
 PACKAGES = 50
@@ -116,32 +118,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    nginx = find_nginx()
-    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
-    if uv is None:
-        sys.exit("uv is not installed; pip install uv==0.13.9")
+    uv = find_uv()
     with tempfile.TemporaryDirectory(prefix="idx-bench-") as tmp:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers drop to an unprivileged user when started as root
         names = build_trees(root)
-        ports = [free_port() for _ in range(INDEXES)]
-        conf = nginx_conf(root, ports)
-        server = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])
-        try:
-            for port in ports:
-                wait_for(port)
-            urls = [f"http://127.0.0.1:{port}/simple" for port in ports]
+        with nginx_indexes(root, INDEXES) as urls:
             results = run_rounds(root, names, urls, uv, args.rounds)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
     report(results, args.rounds)
 
 
-def run_rounds(
-    root: Path, names: list[str], urls: list[str], uv: str, rounds: int
-) -> dict[str, list[float]]:
-    base_env = {
+def find_uv() -> str:
+    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
+    if uv is None:
+        sys.exit("uv is not installed; pip install uv==0.13.9")
+    return uv
+
+
+@contextlib.contextmanager
+def nginx_indexes(root: Path, count: int) -> Iterator[list[str]]:
+    """nginx serving the trees under ``root`` as ``count`` indexes on free 127.0.0.1 ports;
+    their ``/simple`` URLs. Stopped on the way out."""
+    nginx = find_nginx()
+    ports = [free_port() for _ in range(count)]
+    conf = nginx_conf(root, ports)
+    server = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])
+    try:
+        for port in ports:
+            wait_for(port)
+        yield [f"http://127.0.0.1:{port}/simple" for port in ports]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def tool_env(root: Path) -> dict[str, str]:
+    """What every tool runs with: a throwaway HOME and store under ``root``, no netrc, no
+    proxy, uv on this interpreter without downloads."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(root / "home"),
         "XDG_CONFIG_HOME": str(root / "config"),
@@ -152,6 +166,12 @@ def run_rounds(
         "IDX_AUTH_DATA_DIR": str(root / "idx-data"),
         "IDX_AUTH_CONFIG_DIR": str(root / "idx-config"),
     }
+
+
+def run_rounds(
+    root: Path, names: list[str], urls: list[str], uv: str, rounds: int
+) -> dict[str, list[float]]:
+    base_env = tool_env(root)
     reqs = [f"{n}>=1.2" for n in names]
     times: dict[str, list[float]] = {
         "idx-auth resolve": [],

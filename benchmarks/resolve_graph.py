@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -27,9 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.resolve import find_nginx, nginx_conf, wait_for
-from demo.localindex import free_port
-from tests.e2e.dists import core_metadata, make_wheel
+from benchmarks.resolve import find_uv, nginx_indexes, tool_env
+from demo.wheels import core_metadata, make_wheel
 
 INDEXES = 3
 GENERATED = 135
@@ -113,26 +111,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    nginx = find_nginx()
-    uv = shutil.which("uv", path=str(BIN)) or shutil.which("uv")
-    if uv is None:
-        sys.exit("uv is not installed; pip install uv==0.13.9")
+    uv = find_uv()
     graph, tops = generate()
     with tempfile.TemporaryDirectory(prefix="idx-bench-graph-") as tmp:
         root = Path(tmp)
         root.chmod(0o755)  # nginx workers drop to an unprivileged user when started as root
         build_trees(root, graph)
-        ports = [free_port() for _ in range(INDEXES)]
-        conf = nginx_conf(root, ports)
-        server = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])
-        try:
-            for port in ports:
-                wait_for(port)
-            urls = [f"http://127.0.0.1:{port}/simple" for port in ports]
+        with nginx_indexes(root, INDEXES) as urls:
             run_rounds(root, graph, tops, urls, uv, args.rounds)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 def _max_rss(argv: list[str], env: dict[str, str]) -> int:
@@ -146,18 +132,7 @@ def _max_rss(argv: list[str], env: dict[str, str]) -> int:
 def run_rounds(
     root: Path, graph: Graph, tops: list[str], urls: list[str], uv: str, rounds: int
 ) -> None:
-    base_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(root / "home"),
-        "XDG_CONFIG_HOME": str(root / "config"),
-        "UV_PYTHON": sys.executable,
-        "UV_PYTHON_DOWNLOADS": "never",
-        "NO_PROXY": "*",
-        "NETRC": str(root / "no-netrc"),
-        "IDX_AUTH_DATA_DIR": str(root / "idx-data"),
-        "IDX_AUTH_CONFIG_DIR": str(root / "idx-config"),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
+    base_env = {**tool_env(root), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     index_args = ["--index", urls[0], "--index", urls[1], "--default-index", urls[2]]
     ours_argv = [str(BIN / "idx-auth"), "resolve", *tops, *index_args, "--json"]
     times: dict[str, list[float]] = {"ours": [], "uv": [], "pip": []}

@@ -19,7 +19,7 @@ from pathlib import Path
 from store import plaintext
 from store.access import get_credential
 from store.dirs import Dirs
-from store.model import Document
+from store.model import Credential, Document
 from store.sealing import Sealer
 from store.vault import Vault
 
@@ -49,8 +49,7 @@ def fill(vault: Vault, uv_dir: Path, n: int) -> str:
     vault.update(change)
     uv_dir.mkdir(parents=True, exist_ok=True)
     creds = [
-        plaintext.PlainCredential(f"https://host{i}.example/api/pypi", "user", "basic", f"s{i}")
-        for i in range(n)
+        Credential(f"https://host{i}.example/api/pypi", "user", "basic", f"s{i}") for i in range(n)
     ]
     (uv_dir / "credentials.toml").write_text(plaintext.encode(creds))
     return f"https://host{n - 1}.example/api/pypi/simple/pkg/"

@@ -21,7 +21,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from demo.localindex import BIN, serve, write_htpasswd, write_wheel
+from demo.localindex import BIN, serve, write_htpasswd
+from demo.wheels import write_wheel
 
 ROOT = Path(__file__).resolve().parent.parent / ".demo"
 PKG, USER = "idx-demo-private", "demo"

@@ -1,21 +1,19 @@
 """A private package index on 127.0.0.1 for the demo and the end-to-end tests.
 
-pypiserver with an htpasswd file (every action authenticated), serving wheels written here with
-zipfile. Only 127.0.0.1, a free port, and the server is stopped by the one who started it.
+pypiserver with an htpasswd file (every action authenticated), serving wheels written by
+:func:`demo.wheels.write_wheel`. Only 127.0.0.1, a free port, and the server is stopped by
+the one who started it.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,31 +26,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def write_wheel(directory: Path, name: str, version: str, body: str = "") -> Path:
-    """A minimal pure-Python wheel ``name==version`` with one module; returns its path."""
-    dist = name.replace("-", "_").lower()
-    info = f"{dist}-{version}.dist-info"
-    files = {
-        f"{dist}/__init__.py": body or f'VERSION = "{version}"\n',
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: idx-auth-demo\n"
-        "Root-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    record = []
-    for path, text in files.items():
-        digest = hashlib.sha256(text.encode()).digest()
-        b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-        record.append(f"{path},sha256={b64},{len(text.encode())}")
-    record.append(f"{info}/RECORD,,")
-    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
-    directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{dist}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path, text in files.items():
-            zf.writestr(path, text)
-    return wheel
 
 
 def write_htpasswd(path: Path, users: dict[str, str]) -> Path:

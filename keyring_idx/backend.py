@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -55,18 +56,18 @@ class IdxKeyring(backend.KeyringBackend):
     # -- reading ----------------------------------------------------------------------------
 
     def get_password(self, service: str, username: str) -> str | None:
-        found = _lookup(service, username)
+        found = _lookup(service, username or None)
         return None if found is None else found[1]
 
     def get_credential(self, service: str, username: str | None) -> credentials.Credential | None:
         # The base class answers nothing without a username; uv (authenticate = "always") and
-        # pip always ask without one.
+        # pip always ask without one. pdm runs `keyring --mode=creds get URL ""`: an empty
+        # username means none too.
+        username = username or None
         found = _lookup(service, username)
         if found is None:
             return None
-        return credentials.SimpleCredential(
-            username if username is not None else found[0], found[1]
-        )
+        return credentials.SimpleCredential(username or found[0], found[1])
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -102,7 +103,19 @@ class IdxKeyring(backend.KeyringBackend):
         NotImplementedError hands a plain name to the next backend (scope ``indexes``)."""
         target = index_service(service)
         if target is None and self._scope() != "all":
-            raise NotImplementedError(f"idx-auth keeps only index URLs (scope={self._scope()})")
+            message = (
+                f"idx-auth keeps only index URLs (http:// or https://) and {service!r} is not "
+                "one; give the index URL, or set KEYRING_PROPERTY_SCOPE=all to keep other "
+                "names in the store too"
+            )
+            if _alone_under_the_keyring_command(self):
+                # No other backend will take it, and keyring's command would print our
+                # NotImplementedError as a traceback: one line and exit status 2 instead.
+                from store.redaction import printable
+
+                print(printable(f"keyring: error: {message}"), file=sys.stderr)
+                raise SystemExit(2)
+            raise NotImplementedError(message)
         return target
 
     def _scope(self) -> str:
@@ -111,6 +124,18 @@ class IdxKeyring(backend.KeyringBackend):
             log.debug("unknown scope %r; using 'indexes'", self.scope)
             return "indexes"
         return value
+
+
+def _alone_under_the_keyring_command(ring: IdxKeyring) -> bool:
+    """This process is the ``keyring`` command and we are its backend, not one link of the
+    chainer (where NotImplementedError hands the name to the next backend)."""
+    if "keyring.cli" not in sys.modules:
+        return False
+    if os.path.basename(sys.argv[0] if sys.argv else "") not in ("keyring", "__main__.py"):
+        return False
+    import keyring
+
+    return keyring.get_keyring() is ring
 
 
 def index_service(service: str) -> ServiceUrl | None:
@@ -139,8 +164,17 @@ def _lookup(service: str, username: str | None) -> tuple[str, str] | None:
     gc.disable()
     try:
         from store.access import get_credential
+        from store.errors import AgentLockedError
 
-        found = get_credential(service, username)
+        try:
+            found = get_credential(service, username)
+        except AgentLockedError:
+            # A passphrase file opens the store here, without the agent; else say why
+            # nothing came, once, instead of a silent 401.
+            if not os.environ.get("IDX_AUTH_PASSPHRASE_FILE"):
+                _say_once("idx-auth: the agent is locked: run `idx-auth unlock`")
+                return None
+            found = get_credential(service, username, use_agent=False)
         if found is None:
             return None
         from store.model import Ambiguous
@@ -170,20 +204,28 @@ def ambiguity_hint(found: Ambiguous) -> str:
 
 
 def _report(exc: Exception) -> None:
-    global _warned_store
     try:
         from store.errors import StoreError
 
         # Our errors are written to be shown; a foreign one's text might quote a secret.
         shown = str(exc) if isinstance(exc, StoreError) else "(details withheld)"
         log.debug("idx-auth lookup failed: %s: %s", type(exc).__name__, shown)
-        if isinstance(exc, StoreError) and not _warned_store:
-            _warned_store = True
-            from store.redaction import printable
-
-            print(printable(f"idx-auth: credential store unavailable: {exc}"), file=sys.stderr)
+        if isinstance(exc, StoreError):
+            _say_once(f"idx-auth: credential store unavailable: {exc}")
     except Exception:  # reporting must not turn a quiet None into a crash
         pass
+
+
+def _say_once(line: str) -> None:
+    """One line on stderr per process: a client asks several forms of a URL in a row."""
+    global _warned_store
+    if not _warned_store:
+        _warned_store = True
+        from store.redaction import printable
+
+        # An error's text may quote a service name from the store: escaped, so none can
+        # forge a line.
+        print(printable(line), file=sys.stderr)
 
 
 def _redact(service: str) -> str:

@@ -82,15 +82,25 @@ def passphrase_reader(env: Mapping[str, str] | None = None) -> PassphraseReader:
                 raise KeyUnavailableError(f"the passphrase file {named} is empty")
             return value
         if not sys.stdin.isatty():
+            if confirm:  # choosing one: the store is not protected by it yet
+                raise KeyUnavailableError(
+                    "a new passphrase is needed and there is no terminal to ask for it; "
+                    "set IDX_AUTH_PASSPHRASE_FILE to a file holding it"
+                )
             raise KeyUnavailableError(
                 "the store is protected by a passphrase and there is no terminal to ask; "
                 "set IDX_AUTH_PASSPHRASE_FILE to a file holding it, or unlock the agent"
             )
-        value = getpass.getpass("idx-auth passphrase: ")
-        if not value:
-            raise KeyUnavailableError("empty passphrase")
-        if confirm and getpass.getpass("repeat passphrase: ") != value:
-            raise KeyUnavailableError("the passphrases do not match")
+        try:
+            value = getpass.getpass("new passphrase: " if confirm else "idx-auth passphrase: ")
+            if not value:
+                raise KeyUnavailableError("empty passphrase; nothing changed")
+            if confirm and getpass.getpass("repeat passphrase: ") != value:
+                raise KeyUnavailableError("the passphrases do not match; nothing changed")
+        except EOFError:  # Ctrl-D at the prompt
+            raise KeyUnavailableError(
+                "no passphrase given (end of input); nothing changed"
+            ) from None
         return value
 
     return read

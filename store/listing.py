@@ -26,12 +26,23 @@ class EntryInfo:
     failures: int = 0  # failed attempts since the last success
     next_refresh: str | None = None  # the agent's next planned attempt (RFC 3339)
     last_attempt: str | None = None  # the agent's last attempt, this run (RFC 3339)
+    kind: str = "index"  # "keyring" for a plain keyring name (`keyring set myapp alice`)
+    has_secret: bool = True  # False for a username-only entry
 
 
 def entry_info(entry: Entry) -> EntryInfo:
     """What `list` and `status` show of an entry (no secret, no provider setting)."""
+    kind = "keyring" if entry.plain else "index"
+    has_secret = entry.secret is not None
     if not entry.refresh:
-        return EntryInfo(entry.service, entry.username, entry.scheme, _time(entry.expires_at))
+        return EntryInfo(
+            entry.service,
+            entry.username,
+            entry.scheme,
+            _time(entry.expires_at),
+            kind=kind,
+            has_secret=has_secret,
+        )
     state = stored_state(entry)
     return EntryInfo(
         entry.service,
@@ -42,6 +53,8 @@ def entry_info(entry: Entry) -> EntryInfo:
         refreshed_at=_time(state.last_success),
         last_error=state.last_error,
         failures=state.failures,
+        kind=kind,
+        has_secret=has_secret,
     )
 
 

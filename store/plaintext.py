@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from store.model import SCHEMES, Scheme
+from store.model import SCHEMES, Credential
 
 
 class PlaintextError(Exception):
     """The text is not a uv credentials file."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlainCredential:
-    service: str
-    username: str | None
-    scheme: Scheme
-    secret: str | None = field(repr=False)
-
-
-def decode(text: str) -> list[PlainCredential]:
+def decode(text: str) -> list[Credential]:
     import tomllib  # here, not at import: the resolver imports this module on every run
 
     try:
@@ -37,7 +28,7 @@ def decode(text: str) -> list[PlainCredential]:
     return [_decode_one(item, i) for i, item in enumerate(raw)]
 
 
-def _decode_one(item: object, index: int) -> PlainCredential:
+def _decode_one(item: object, index: int) -> Credential:
     where = f"credential entry {index + 1}"
     if not isinstance(item, dict):
         raise PlaintextError(f"{where} is not a table")
@@ -51,10 +42,10 @@ def _decode_one(item: object, index: int) -> PlainCredential:
     if scheme == "bearer":
         if token is None or username is not None or password is not None:
             raise PlaintextError(f"{where} ({service}): a bearer entry needs a token only")
-        return PlainCredential(service, None, "bearer", token)
+        return Credential(service, None, "bearer", token)
     if username is None or token is not None:
         raise PlaintextError(f"{where} ({service}): a basic entry needs a username, no token")
-    return PlainCredential(service, username, "basic", password)
+    return Credential(service, username, "basic", password)
 
 
 def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -64,7 +55,7 @@ def _opt(item: Mapping[str, Any], key: str, where: str) -> str | None:
     return value
 
 
-def encode(creds: Iterable[PlainCredential]) -> str:
+def encode(creds: Iterable[Credential]) -> str:
     import tomli_w
 
     items: list[dict[str, str]] = []

@@ -31,7 +31,9 @@ __all__ = [
     "Service",
     "ServiceUrl",
     "covers",
+    "is_loopback_host",
     "may_be_on_origin",
+    "origin",
     "parse_login_service",
     "parse_service",
     "parse_stored",
@@ -86,6 +88,36 @@ class ServiceUrl:
 
     def __str__(self) -> str:
         return self.service
+
+
+def origin(raw: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an ``http(s)`` URL as uv's URL parser reads it (host
+    normalised, the default port filled in); None for any other scheme or an unparsable URL.
+
+    The resolver compares request origins with this, so deciding where a credential may go
+    and which stored credential answers read a request URL the same way.
+    """
+    try:
+        parts = split_url(raw)
+    except UrlSyntaxError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.host:
+        return None
+    return parts.scheme, parts.host, parts.port or DEFAULT_PORTS[parts.scheme]
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is one for which plain ``http`` is accepted: ``localhost``,
+    ``127.0.0.1`` or ``[::1]`` in any spelling the URL parser reads as one of them
+    (``LOCALHOST``, ``127.1``, ``::1`` without brackets). The only meaning of "loopback" here:
+    service URLs, the resolver's credentials and token endpoints all use it."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    try:
+        parts = split_url(f"http://{host}/")
+    except UrlSyntaxError:
+        return False
+    return parts.host in LOOPBACK_HOSTS and parts.path == "/"
 
 
 def _redact(raw: str) -> str:

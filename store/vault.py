@@ -137,6 +137,9 @@ class Vault:
                 )
         record = self._record_path()
         if record.parent.is_dir():
+            # The record is only as safe as its directory (a passphrase store reads nothing
+            # else from there, so this is where the rule is applied for it).
+            files.check_dir(record.parent, "config directory")
             problem = generations.judge(header, bool(doc.entries), generations.load(record), record)
             if problem is not None:
                 raise generations.refuse(self.path, problem)

@@ -102,6 +102,10 @@ def test_keyring_idx_uses_only_the_agents_public_modules() -> None:
         "store.agent.daemon",
         "store.agent.cached_store",
         "store.agent.units",
+        # The socket exchange and framing alone, for the callers that must start in a few
+        # milliseconds: the keyring launcher and the CLI's quick path (docs/run.md).
+        "store.agent.transport",
+        "store.agent.wire",
     }
     paths = list((ROOT / "keyring_idx").rglob("*.py"))
     assert _offenders(paths, lambda m: m.startswith("store.agent") and m not in public) == {}
@@ -138,9 +142,12 @@ def test_the_access_path_imports_only_stdlib_at_import_time() -> None:
     client_imports = imported_modules(ROOT / "store" / "agent" / "client.py", top_level_only=True)
     assert {m for m in client_imports if m.startswith("store")} <= {
         "store.agent",
+        "store.agent.transport",
         "store.agent.wire",
         "store.credential",
     }
+    assert _outside_stdlib(ROOT / "store" / "agent" / "transport.py", {"store"}) == []
+    assert _outside_stdlib(ROOT / "store" / "leanjson.py", set()) == []
 
 
 def test_no_utils_modules() -> None:

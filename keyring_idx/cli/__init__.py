@@ -6,24 +6,25 @@ code (0 ok, 1 nothing found, 2 usage or invalid input, 3 agent required but unav
 
 A run imports only the module of the command it runs (the groups' modules and what they import
 cost several times more than a fast ``resolve``); ``idx-auth --help``, a missing or unknown
-command build the whole parser.
+command build the whole parser. Before any of that, ``token`` and ``list`` are offered to a
+running agent (:mod:`keyring_idx.cli.quick`), which needs neither argparse nor the store; so
+this module imports nothing at its top but ``gc`` and ``sys``.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
-import importlib
 import sys
-from collections.abc import Sequence
-from types import ModuleType
-from typing import NoReturn
 
-from keyring_idx.cli.base import CliError, importing, say
-from store.errors import StoreError
+TYPE_CHECKING = False  # see store.agent.wire: typing is not imported at run time
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from types import ModuleType
+    from typing import NoReturn
 
 # Order here is the order of `idx-auth --help`.
-COMMAND_GROUPS = ("auth", "refresh", "agent", "resolve", "audit", "setup", "doctor")
+COMMAND_GROUPS = ("auth", "refresh", "agent", "run", "resolve", "audit", "setup", "doctor")
 
 # Which group registers each command, so a run can import just that one;
 # tests/keyring_idx/cli/test_main.py keeps this in step with the groups' register().
@@ -41,6 +42,8 @@ COMMANDS = {
     "status": "agent",
     "lock": "agent",
     "unlock": "agent",
+    "run": "run",
+    "env": "run",
     "resolve": "resolve",
     "audit": "audit",
     "setup": "setup",
@@ -48,11 +51,53 @@ COMMANDS = {
 }
 
 
+# The page of docs/ each command's help ends with (a `setup` target as "setup TARGET");
+# tests/keyring_idx/cli/test_main.py checks every command has one and that the page exists.
+DOCS = {
+    "login": "store.md",
+    "logout": "store.md",
+    "token": "store.md",
+    "dir": "store.md",
+    "list": "store.md",
+    "import": "store.md",
+    "export": "store.md",
+    "rekey": "store.md",
+    "refresh": "refresh.md",
+    "agent": "agent.md",
+    "status": "agent.md",
+    "lock": "agent.md",
+    "unlock": "agent.md",
+    "run": "run.md",
+    "env": "run.md",
+    "resolve": "resolver.md",
+    "audit": "audit.md",
+    "setup": "clients.md",
+    "setup keyring": "clients.md",
+    "setup uv": "clients.md",
+    "setup poetry": "clients.md",
+    "setup pdm": "clients.md",
+    "setup hatch": "clients.md",
+    "setup twine": "clients.md",
+    "setup systemd": "agent.md",
+    "setup fast-keyring": "run.md",
+    "doctor": "doctor.md",
+}
+
+
+def docs_line(page: str | None) -> str:
+    where = f"docs/{page}" if page else "README.md"
+    return f"Documentation: {where} in the keyring-idx repository."
+
+
 def group_module(group: str) -> ModuleType:
+    import importlib
+
     return importlib.import_module(f"keyring_idx.cli.{group}")
 
 
 def build_parser(groups: Sequence[str] = COMMAND_GROUPS) -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="idx-auth",
         description=(
@@ -60,12 +105,31 @@ def build_parser(groups: Sequence[str] = COMMAND_GROUPS) -> argparse.ArgumentPar
             "with uv's flags and URL rules."
         ),
         epilog="Exit codes: 0 success, 1 nothing found, 2 usage or invalid input, "
-        "3 agent required but unreachable or locked.",
+        "3 agent required but unreachable or locked. Documentation: README.md (start there) "
+        "and docs/, one page per topic, in the keyring-idx repository.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in groups:
         group_module(group).register(sub)
+    for name, command in commands(parser).items():
+        page = docs_line(DOCS.get(name))
+        command.epilog = f"{command.epilog} {page}" if command.epilog else page
     return parser
+
+
+def commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser by name, nested ones (``setup keyring``) included."""
+    import argparse
+
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                found[prefix + name] = child
+                found.update(commands(child, f"{prefix}{name} "))
+    return found
 
 
 def _groups_for(argv: Sequence[str]) -> Sequence[str]:
@@ -78,7 +142,10 @@ def _groups_for(argv: Sequence[str]) -> Sequence[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    for position, arg in enumerate(args_in, 1):
+    ours = args_in
+    if args_in[:1] == ["run"] and "--" in args_in:
+        ours = args_in[: args_in.index("--")]  # COMMAND's arguments are its own business
+    for position, arg in enumerate(ours, 1):
         if not is_utf8(arg):
             # Bytes that are not UTF-8 arrive as lone surrogates; nothing could store or send
             # them, so say so before any command starts (the argument itself is not shown).
@@ -87,6 +154,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    from keyring_idx.cli import quick
+
+    try:
+        answered = quick.run(args_in)
+    except KeyboardInterrupt:
+        print("idx-auth: interrupted", file=sys.stderr)
+        return 130
+    if answered is not None:
+        return answered
+    from keyring_idx.cli.base import CliError, importing, say
+    from store.errors import StoreError
+
     with importing():
         parser = build_parser(_groups_for(args_in))
     args = parser.parse_args(args_in)
@@ -98,6 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("idx-auth: interrupted", file=sys.stderr)
         return 130
+    except EOFError:  # Ctrl-D at a prompt that did not handle it itself
+        print(
+            "idx-auth: error: no input (end of input at a prompt); nothing changed", file=sys.stderr
+        )
+        return 2
     return code
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import shutil
 import sys
@@ -291,21 +290,11 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 
 def _passphrase() -> str:
-    path = os.environ.get("IDX_AUTH_PASSPHRASE_FILE")
-    if path:
-        from store import keys
+    # The one reader (store.keys): the first line of IDX_AUTH_PASSPHRASE_FILE, else a prompt
+    # on the terminal, else a clear error; the same rule as reading a passphrase store.
+    from store import keys
 
-        value = keys.read_passphrase_file(Path(path))
-    elif sys.stdin.isatty():
-        value = getpass.getpass("Passphrase for the credential store: ")
-    else:
-        raise CliError(
-            "a passphrase is needed and there is no TTY to ask on; "
-            "set IDX_AUTH_PASSPHRASE_FILE to a file holding it"
-        )
-    if not value:
-        raise CliError("empty passphrase")
-    return value
+    return keys.passphrase_reader()(False)
 
 
 # --- setup systemd ----------------------------------------------------------------------------

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keyring_idx.cli import quick
 from keyring_idx.cli import refresh as refresh_cli
-from keyring_idx.cli.base import CliError, Sub, emit_json, say
+from keyring_idx.cli.base import CliError, Sub, say
 from keyring_idx.cli.secrets import from_flag, username_prompt
 from store import service
 from store.agent import client
@@ -89,6 +90,12 @@ def register(sub: Sub) -> None:
         "plaintext file is left as it is: delete it yourself once you have checked the import.",
     )
     p.add_argument("path", metavar="PATH", nargs="?", type=Path)
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="take uv's secret where it differs from the one already stored (default: stop "
+        "and list them, changing nothing)",
+    )
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
@@ -177,7 +184,13 @@ def cmd_logout(args: argparse.Namespace) -> int:
         if not _through_agent(p.Logout(target.service, username)):
             _vault().logout(target.service, username)
     except NotFoundError:
-        raise NotFoundError(f"No matching entry found for {shown}") from None
+        others = sorted(
+            e.username or "(token)"
+            for e in _entries_if_readable()
+            if not e.plain and e.service == target.service and e.username != username
+        )
+        hint = f"; stored there under {', '.join(others)}: pass -u USER" if others else ""
+        raise NotFoundError(f"No matching entry found for {shown}{hint}") from None
     say(f"Removed credentials for {shown}")
     return 0
 
@@ -211,9 +224,35 @@ def cmd_token(args: argparse.Namespace) -> int:
     if isinstance(found, Ambiguous):
         raise AmbiguousCredentialError(found)
     if found is None or found.secret is None:
-        raise NotFoundError(f"No credentials found for {username}@{target.service}")
+        others = _usernames_for(_entries_if_readable(), target.service, exclude=username)
+        hint = ""
+        if others:
+            hint = (
+                f"; stored for this URL under {', '.join(others)}: pass -u "
+                f"{others[0] if len(others) == 1 else 'USER'}"
+            )
+        raise NotFoundError(f"No credentials found for {username}@{target.service}{hint}")
     sys.stdout.write(found.secret + "\n")
     return 0
+
+
+def _entries_if_readable() -> tuple[Entry, ...]:
+    """The store's entries for a hint in an error message; none when the file cannot be read
+    here (the agent may hold the only key): the hint is left out, the error stays."""
+    from store.errors import StoreError
+
+    try:
+        return _vault().read().entries
+    except StoreError:
+        return ()
+
+
+def _usernames_for(entries: tuple[Entry, ...], url: str, *, exclude: str) -> list[str]:
+    """The other usernames a ``token URL -u NAME`` would find something for (names only)."""
+    from store import lookup
+
+    names = sorted({e.username for e in entries if not e.plain and e.username} - {exclude})
+    return [n for n in names if isinstance(lookup.find(entries, url, n), Entry)]
 
 
 def cmd_dir(args: argparse.Namespace) -> int:
@@ -222,20 +261,22 @@ def cmd_dir(args: argparse.Namespace) -> int:
 
 
 def describe(entry: Entry) -> dict[str, object]:
-    """An entry as ``list --json`` shows it: never a secret."""
-    item: dict[str, object] = {
+    """An entry as ``list --json`` shows it, with or without the agent: never a secret."""
+    from store.refresh.state import format_time
+
+    return {
         "service": entry.service,
         "username": entry.username,
         "scheme": entry.scheme,
         "kind": "keyring" if entry.plain else "index",
         "has_secret": entry.secret is not None,
-        "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+        "expires_at": format_time(entry.expires_at) if entry.expires_at else None,
         "provider": dict(entry.refresh).get("provider"),
     }
-    return item
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    # With an agent up, keyring_idx.cli.quick answered already (the same rows, from memory).
     vault = _vault()
     doc = vault.read_for_listing()
     for skipped in doc.skipped:
@@ -244,18 +285,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             "log in to it again, or remove it from the file"
         )
     entries = sorted(doc.entries, key=lambda e: (e.plain, e.service, e.username or ""))
-    if args.json:
-        emit_json([describe(e) for e in entries])
-        return 0
-    if not entries:
+    if not entries and not args.json:
         say(f"No credentials stored in {vault.path}")
         return 1
-    for e in entries:
-        extra = f"  (keyring name, {e.scheme})" if e.plain else f"  ({e.scheme})"
-        if e.expires_at:
-            extra += f"  expires {e.expires_at.isoformat()}"
-        say(f"{e.username or '-':<24} {e.service}{extra}")
-    return 0
+    return quick.print_entries([describe(e) for e in entries], as_json=args.json)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -276,27 +309,54 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise CliError(f"{path} is not a uv credentials file: {exc}") from None
     parsed = [(service.parse_service(c.service), c) for c in creds]
 
-    def change(doc: Document, sealer: Sealer) -> tuple[Document, list[tuple[str, bool]]]:
-        report: list[tuple[str, bool]] = []
+    def change(doc: Document, sealer: Sealer) -> tuple[Document, list[tuple[str, str]]]:
+        report: list[tuple[str, str]] = []
+        differ: list[str] = []
         for url, c in parsed:
             # uv keeps URL userinfo inside its keys (a known defect); we store it as the username.
             username = c.username if c.username is not None else url.username
             if c.scheme == "bearer":
                 username = None
+            who = f"{username}@{url.service}" if username else url.service
+            stored = doc.find(url.service, username)
+            if stored is not None:
+                if stored.scheme == c.scheme and _opens_to(sealer, stored) == c.secret:
+                    report.append((who, "same"))
+                    continue
+                if not args.replace:
+                    differ.append(who)
+                    continue
             entry = sealer.entry(url.service, username, c.scheme, c.secret)
             doc, replaced = doc.put(entry)
-            report.append((f"{username}@{url.service}" if username else url.service, replaced))
+            report.append((who, "replaced" if replaced else "added"))
+        if differ:
+            raise CliError(
+                f"{path} holds a different secret than the idx-auth store for "
+                f"{', '.join(differ)}; nothing imported. Check which is right (idx-auth token "
+                "SERVICE -u USER shows ours), then rerun with --replace to take uv's"
+            )
         return doc, report
 
     report = _vault().update(change)
-    added = sum(1 for _, r in report if not r)
-    for who, replaced in report:
-        say(f"  {'replaced' if replaced else 'added':<8} {who}")
+    for who, what in report:
+        say(f"  {what:<8} {who}")
+    counts = {what: sum(1 for _, w in report if w == what) for what in ("added", "replaced")}
     say(
-        f"Imported {len(report)} credentials from {path}: {added} added, "
-        f"{len(report) - added} replaced. The plaintext file was left in place."
+        f"Imported {len(report)} credentials from {path}: {counts['added']} added, "
+        f"{counts['replaced']} replaced, {len(report) - sum(counts.values())} already the same. "
+        "The plaintext file was left in place."
     )
     return 0 if report else 1
+
+
+def _opens_to(sealer: Sealer, entry: Entry) -> str | None:
+    """The stored secret, or None when it fails to open (then it counts as different)."""
+    from store.crypto import CryptoError
+
+    try:
+        return sealer.secret(entry)
+    except CryptoError:
+        return None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -306,9 +366,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     creds = [vault.reveal(doc, e) for e in doc.entries if not e.plain]
     skipped = sum(1 for e in doc.entries if e.plain)
-    text = plaintext.encode(
-        plaintext.PlainCredential(c.service, c.username, c.scheme, c.secret) for c in creds
-    )
+    text = plaintext.encode(creds)
     if args.plaintext == "-":
         sys.stdout.write(text)
     else:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
 from keyring_idx.cli.secrets import from_flag
+from store.refresh import PROVIDER_NAMES
 
 if TYPE_CHECKING:
     from store.refresh.spec import ProviderSpec
     from store.service import ServiceUrl
 
-PROVIDERS = ("command", "oauth2", "codeartifact", "gcp", "azure", "vault")
 REFRESH_TIMEOUT = 180.0
 
 
@@ -30,7 +30,7 @@ def add_provider_arguments(p: argparse.ArgumentParser) -> None:
         "token refresh",
         "Mint short-lived tokens instead of storing a fixed password (docs/refresh.md).",
     )
-    g.add_argument("--provider", choices=PROVIDERS, help="where fresh tokens come from")
+    g.add_argument("--provider", choices=PROVIDER_NAMES, help="where fresh tokens come from")
     g.add_argument(
         "--command",
         metavar="CMDLINE",

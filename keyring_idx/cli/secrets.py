@@ -19,7 +19,10 @@ def from_flag(value: str | None, flag: str, prompt: str) -> str:
                 f"no {flag.lstrip('-')} given and stdin is not a terminal; "
                 f"pass '{flag} -' and pipe the secret on stdin"
             )
-        secret = getpass.getpass(prompt)
+        try:
+            secret = getpass.getpass(prompt)
+        except EOFError:  # Ctrl-D at the prompt
+            raise CliError(f"no {flag.lstrip('-')} given (end of input); nothing stored") from None
     elif value == "-":
         secret = read_stdin_line()
     else:

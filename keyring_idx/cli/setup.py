@@ -4,27 +4,27 @@ One ``setup`` command with a sub-command per target. Each target is a function i
 :data:`TARGETS` that adds its parser to the ``setup`` sub-parsers; another command-group module
 adds a target (``setup systemd``) by appending its own function there.
 
-- ``setup keyring`` writes keyring's ``keyringrc.cfg`` so the ``keyring`` command loads our
-  backend directly instead of importing every installed backend on each call.
+- ``setup keyring`` points keyring's ``keyringrc.cfg`` at a selector (clients/keyringrc.py):
+  our backend, loaded directly, wherever keyring-idx is installed; keyring's own choice
+  elsewhere.
 - ``setup uv`` prints what uv needs to ask keyring for each stored index.
+- ``setup poetry|pdm|hatch|twine`` (cli/setup_clients.py) installs the backend where that
+  tool's keyring looks.
 - ``setup systemd`` (cli/agent.py) installs the agent's user units.
+- ``setup fast-keyring`` (cli/fast_keyring.py) installs the fast ``keyring`` launcher.
 """
 
 from __future__ import annotations
 
 import argparse
-import configparser
-import io
 import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from keyring_idx.cli import agent
+from keyring_idx.cli import agent, fast_keyring, setup_clients
 from keyring_idx.cli.base import CliError, Sub, emit_json, say
-
-BACKEND = "keyring_idx.backend.IdxKeyring"
 
 
 def register(sub: Sub) -> None:
@@ -41,13 +41,16 @@ def register(sub: Sub) -> None:
 def add_keyring(targets: Sub) -> None:
     p = targets.add_parser(
         "keyring",
-        help="Make the keyring command use the idx-auth backend directly (keyringrc.cfg)",
-        description="Write [backend] default-keyring = keyring_idx.backend.IdxKeyring into "
-        "keyring's keyringrc.cfg, so every `keyring` call (uv, pip) loads only this backend "
-        "instead of probing every installed one. Other keyring backends are then not consulted.",
+        help="Make the keyring command load the idx-auth backend directly (keyringrc.cfg)",
+        description="Point keyring's keyringrc.cfg at a small selector module: in every "
+        "environment that has keyring-idx, keyring then loads only our backend instead of "
+        "probing every installed one; in environments without it, keyring chooses as if there "
+        "were no keyringrc.cfg. Other keyring backends are not consulted where we are installed.",
     )
     p.add_argument(
-        "--force", action="store_true", help="replace a different default-keyring already set"
+        "--force",
+        action="store_true",
+        help="replace a different default-keyring or keyring-path already set",
     )
     p.set_defaults(func=cmd_setup_keyring)
 
@@ -65,7 +68,13 @@ def add_uv(targets: Sub) -> None:
 
 
 #: ``setup`` targets in ``--help`` order; each adds one sub-parser.
-TARGETS: list[Callable[[Sub], None]] = [add_keyring, add_uv, agent.add_setup_systemd]
+TARGETS: list[Callable[[Sub], None]] = [
+    add_keyring,
+    add_uv,
+    setup_clients.add_client_targets,
+    agent.add_setup_systemd,
+    fast_keyring.add_fast_keyring,
+]
 
 
 # -- setup keyring ---------------------------------------------------------------------------
@@ -78,60 +87,52 @@ def keyringrc_path() -> Path:
     return Path(platform_.config_root()) / "keyringrc.cfg"
 
 
-def plan_keyringrc(text: str | None, force: bool) -> tuple[str | None, str | None]:
-    """The new keyringrc text (None when nothing changes) and the choice it replaces. Pure.
-
-    Other sections and options (``keyring-path``) are kept. Raises CliError when another
-    backend is chosen and ``force`` is not set.
-    """
-    config = configparser.RawConfigParser()
-    if text is not None:
-        try:
-            config.read_string(text)
-        except configparser.Error as exc:
-            raise CliError(
-                f"keyringrc.cfg is not a valid INI file ({exc}); fix or remove it"
-            ) from None
-    current = None
-    if config.has_option("backend", "default-keyring"):
-        current = config.get("backend", "default-keyring").strip()
-    if current == BACKEND:
-        return None, current
-    if current and not force:
-        raise CliError(
-            f"keyring is already set to use {current}; rerun with --force to replace it "
-            f"with {BACKEND}"
-        )
-    if not config.has_section("backend"):
-        config.add_section("backend")
-    config.set("backend", "default-keyring", BACKEND)
-    out = io.StringIO()
-    config.write(out)
-    return out.getvalue(), current
-
-
 def cmd_setup_keyring(args: argparse.Namespace) -> int:
+    from keyring_idx.clients import keyringrc
+
     path = keyringrc_path()
+    selector_dir = path.parent / keyringrc.SELECTOR_DIR
     try:
         text: str | None = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {exc}") from None
-    new, replaced = plan_keyringrc(text, args.force)
-    if new is None:
-        say(f"{path} already selects {BACKEND}; nothing to do")
-        return 0
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(new, encoding="utf-8")
-        os.replace(tmp, path)
+        plan = keyringrc.plan(text, str(selector_dir), args.force)
+    except keyringrc.KeyringrcError as exc:
+        raise CliError(str(exc)) from None
+    module = selector_dir / f"{keyringrc.SELECTOR_MODULE}.py"
+    try:
+        # The selector first: a keyringrc.cfg naming a module that is not there yet would
+        # break every keyring in between.
+        selector_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_text(module, keyringrc.SELECTOR_SOURCE)
+        if plan.text is not None:
+            _write_text(path, plan.text)
     except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}") from None
-    say(f"wrote {path}: default-keyring = {BACKEND}" + (f" (was {replaced})" if replaced else ""))
-    say("keyring now loads only this backend; delete the file to go back to auto-detection")
+        raise CliError(f"cannot write {exc.filename or path}: {exc.strerror}") from None
+    if plan.text is None:
+        say(f"{path} already selects idx-auth's backend through {module}; nothing to do")
+        return 0
+    was = f" (was {plan.replaced})" if plan.replaced not in (None, keyringrc.SELECTOR) else ""
+    say(f"wrote {path}: default-keyring = {keyringrc.SELECTOR}{was}, keyring-path = {selector_dir}")
+    say(
+        "environments with keyring-idx now load only its backend; the others choose as if "
+        "there were no keyringrc.cfg. Delete both to go back."
+    )
     return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 # -- setup uv --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ it doctor reports the store locked (or unlocked in the agent) instead of asking.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,8 @@ from keyring_idx.resolver.config_files import Project, read_layers, read_project
 from store import keys
 from store.agent import client
 from store.agent import protocol as p
+from store.credential import Credential
+from store.crypto import CryptoError
 from store.dirs import resolve_dirs
 from store.errors import KeyUnavailableError, StoreError
 from store.model import Document, Entry
@@ -72,7 +74,40 @@ def uv_plaintext_facts(env: Mapping[str, str]) -> UvPlaintextFacts:
     except plaintext.PlaintextError as exc:
         return UvPlaintextFacts(str(path), error=str(exc))
     names = tuple(f"{c.username}@{c.service}" if c.username else c.service for c in creds)
-    return UvPlaintextFacts(str(path), names)
+    return UvPlaintextFacts(str(path), names, differing=_differing(env, creds))
+
+
+def _differing(env: Mapping[str, str], creds: Sequence[Credential]) -> tuple[str, ...]:
+    """uv's plaintext entries whose secret differs from the one stored for the same key in
+    ours: uv sends theirs and never asks keyring. Empty when ours cannot be opened without a
+    prompt; only names come back, never a secret."""
+    from store import service
+
+    try:
+        vault = open_vault(env)
+        doc = vault.read()
+        if doc.header is None:
+            return ()
+        sealer = vault.sealer(doc.header)
+    except StoreError:
+        return ()
+    out: list[str] = []
+    for c in creds:
+        try:
+            url = service.parse_service(c.service)
+        except StoreError:
+            continue
+        username = None if c.scheme == "bearer" else (c.username or url.username)
+        ours = doc.find(url.service, username)
+        if ours is None:
+            continue
+        try:
+            same = ours.scheme == c.scheme and sealer.secret(ours) == c.secret
+        except CryptoError:  # a secret that fails to open differs; the store check names it
+            same = False
+        if not same:
+            out.append(f"{username}@{url.service}" if username else url.service)
+    return tuple(out)
 
 
 def agent_facts(env: Mapping[str, str]) -> AgentFacts:

@@ -204,7 +204,8 @@ def check_probe(p: ProbeFacts, *, uv_sends_store: bool = True) -> Check:
     """What one live request says. ``uv_sends_store`` False: the username check found that uv
     will not hand the store's credential over, so a success here is ours, not uv's."""
     name = f"probe[{p.label}]"
-    login = f"idx-auth login {p.url} -u USERNAME"
+    # The index, not the page asked: a login there covers every page and file below it.
+    login = f"idx-auth login {p.index_url or p.url} -u USERNAME"
     if p.error == "tls":
         return Check(name, "fail", f"{p.url}: {p.message}", _TLS_FIX)
     if p.error == "connect":
@@ -237,6 +238,14 @@ def check_probe(p: ProbeFacts, *, uv_sends_store: bool = True) -> Check:
                 "follow the username check's fix",
             )
         return Check(name, "ok", f"{status} from {p.url} {how}")
+    if status in (401, 403) and not sent and len(p.stored_usernames) > 1:
+        return Check(
+            name,
+            "fail",
+            f"{status} from {p.url}: the store holds several usernames for this index "
+            f"({', '.join(p.stored_usernames)}) and nothing says which one to send",
+            "tell uv the username (see the username check's fix); nothing to log in again",
+        )
     if status == 401:
         if p.credential == "store":
             return Check(

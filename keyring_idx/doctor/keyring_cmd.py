@@ -175,3 +175,33 @@ def _parse(command: str, python: str, stdout: str, stderr: str, code: int) -> Ke
         imports_ours=imports if isinstance(imports, bool) else None,
         error=text("error"),
     )
+
+
+def ask_python(
+    argv: list[str],
+    script: str,
+    env: Mapping[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> KeyringFacts:
+    """Which backend keyring selects inside the Python ``argv`` runs (a tool's own
+    environment: poetry, hatch, twine), as the console script ``script`` would see it."""
+    no_env, no_user_site = _interpreter_flags(argv)
+    flags = ["1" if no_env else "0", "1" if no_user_site else "0"]
+    try:
+        result = subprocess.run(
+            [*argv, "-I", "-c", PROBE, str(Path(script).parent), *flags],
+            env=dict(env),
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return KeyringFacts(command=script, python=argv[0], timed_out=True)
+    except OSError as exc:
+        return KeyringFacts(
+            command=script, python=argv[0], error=f"cannot run {argv[0]}: {exc.strerror}"
+        )
+    return _parse(script, argv[0], result.stdout, result.stderr, result.returncode)

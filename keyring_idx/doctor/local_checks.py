@@ -57,15 +57,16 @@ def check_store(store: StoreFacts, agent: AgentFacts) -> Check:
         if agent.running:
             return Check(
                 "store",
-                "warn",
-                f"{what} (passphrase): locked, and the agent is locked too",
+                "fail",
+                f"{what} (passphrase): locked, and the agent is locked too: every keyring "
+                "lookup gets nothing",
                 "idx-auth unlock",
             )
         return Check(
             "store",
-            "warn",
+            "fail",
             f"{what} (passphrase): locked; without the agent, keyring lookups cannot ask "
-            "for the passphrase",
+            "for the passphrase, so they get nothing",
             "start the agent (idx-auth agent, or idx-auth setup systemd) and run "
             "idx-auth unlock; in CI set IDX_AUTH_PASSPHRASE_FILE",
         )
@@ -118,6 +119,16 @@ def check_uv_plaintext(uv: UvPlaintextFacts) -> Check:
         )
     if not uv.services:
         return Check(name, "ok", f"no credentials in uv's plaintext store ({uv.path})")
+    if uv.differing:
+        names = ", ".join(uv.differing)
+        return Check(
+            name,
+            "fail",
+            f"uv's plaintext store {uv.path} holds a different secret than the idx-auth store "
+            f"for {names}: uv sends that one and never asks keyring",
+            f"check which one is right: if ours, remove uv's (uv auth logout SERVICE "
+            f"--username USER); if uv's, idx-auth import --replace {uv.path}",
+        )
     shown = ", ".join(uv.services[:3]) + (", ..." if len(uv.services) > 3 else "")
     return Check(
         name,
@@ -152,7 +163,20 @@ def check_agent(agent: AgentFacts, store: StoreFacts) -> Check:
             "fine; the agent makes them faster and refreshes tokens ahead of expiry",
         )
     if agent.locked:
-        return Check("agent", "warn", f"running (pid {agent.pid}) but locked", "idx-auth unlock")
+        if store.key_source == "passphrase" and not store.locked:
+            return Check(
+                "agent",
+                "warn",
+                f"running (pid {agent.pid}) but locked: lookups open the store with "
+                "IDX_AUTH_PASSPHRASE_FILE instead (an Argon2id derivation each)",
+                "idx-auth unlock",
+            )
+        return Check(
+            "agent",
+            "fail",
+            f"running (pid {agent.pid}) but locked: every keyring lookup gets nothing",
+            "idx-auth unlock",
+        )
     if agent.last_error:
         return Check(
             "agent",
@@ -214,6 +238,15 @@ def check_keyring(k: KeyringFacts, *, ours: str = OURS, this_install: str | None
             f"reinstall keyring in the environment of {k.python or k.command}",
         )
     if k.selected == ours:
+        if k.config_backend == OURS:
+            return Check(
+                name,
+                "warn",
+                f"{cmd} selects {ours}, named directly in {k.config_file}: keyring fails with "
+                "\"No module named 'keyring_idx'\" in every environment without keyring-idx "
+                "(poetry, hatch, twine as tools)",
+                f"{SETUP_KEYRING} (rewrites it to a selector that leaves those alone)",
+            )
         return Check(name, "ok", f"{cmd} selects {ours} ({_selected_by(k)})")
     if k.selected == CHAINER:
         order = [b.name for b in k.chain]

@@ -77,6 +77,7 @@ class UvPlaintextFacts:
     path: str
     services: tuple[str, ...] = ()  # user@service of its entries; never their secrets
     error: str | None = None  # unreadable or invalid (uv then ignores it for installs)
+    differing: tuple[str, ...] = ()  # entries whose secret is not the one our store holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,8 @@ class ProbeFacts:
     error: ProbeError | None = None
     message: str = ""  # the error, for a person (no secret)
     has_credentials: bool = False  # anything configured or stored for this index
+    index_url: str = ""  # the index's URL, without userinfo: what `idx-auth login` takes
+    stored_usernames: tuple[str, ...] = ()  # when the store holds several for the index
 
 
 @dataclass(frozen=True, slots=True)

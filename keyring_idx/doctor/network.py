@@ -80,6 +80,7 @@ def probe(
     name: NormalizedName | None,
     *,
     has_credentials: bool,
+    stored_usernames: tuple[str, ...] = (),
 ) -> ProbeFacts:
     target: Literal["root", "project"] = "root" if name is None else "project"
     shown = strip_userinfo(index.url)
@@ -88,7 +89,14 @@ def probe(
     except (ResolverError, StoreError) as exc:
         error, message = _failure(exc)
         return ProbeFacts(
-            label, shown, target, error=error, message=message, has_credentials=has_credentials
+            label,
+            shown,
+            target,
+            error=error,
+            message=message,
+            has_credentials=has_credentials,
+            index_url=shown,
+            stored_usernames=stored_usernames,
         )
     return ProbeFacts(
         label,
@@ -97,6 +105,8 @@ def probe(
         status=result.status,
         credential=result.credential,
         has_credentials=has_credentials,
+        index_url=shown,
+        stored_usernames=stored_usernames,
     )
 
 

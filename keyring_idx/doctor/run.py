@@ -15,6 +15,7 @@ from keyring_idx.doctor import (
     keyring_cmd,
     local_checks,
     network,
+    pip_checks,
 )
 from keyring_idx.doctor.audit_check import check_audit
 from keyring_idx.doctor.facts import configured_indexes, index_facts, is_local, provider_facts
@@ -60,7 +61,7 @@ def diagnose(
     except ConfigError as exc:
         checks.append(local_checks.check_provider(provider_facts(env, [], [])))
         checks.append(Check("uv-config", "fail", str(exc), "fix the file the message names"))
-        return checks
+        return checks + _pip(env, probe)
     indexes = configured_indexes(uv.settings)
     netrc_data, netrc_note = read_netrc(env)
     facts = [index_facts(index, env, doc.entries, netrc_data) for index in indexes]
@@ -78,7 +79,31 @@ def diagnose(
         checks += _probes(uv, facts, usernames, env, netrc_data)
     else:
         checks.append(index_checks.check_strategy(uv.settings.strategy))
-    return checks
+    return checks + _pip(env, probe)
+
+
+def _pip(env: Mapping[str, str], probe: bool) -> list[Check]:
+    """pip's index URLs with a username and no password (they may never reach keyring)."""
+    home = pip_checks.home_of(env)
+    if not probe:
+        return pip_checks.checks(env, home, None)
+    import httpx
+
+    from store.http import NetworkConfigError, make_client
+
+    try:
+        client = make_client(NetworkSettings.from_env(env))
+    except NetworkConfigError:
+        return pip_checks.checks(env, home, None)
+
+    def get(url: str, authorization: str) -> int | None:
+        try:
+            return client.get(url, headers={"Authorization": authorization}).status_code
+        except httpx.HTTPError:
+            return None
+
+    with client:
+        return pip_checks.checks(env, home, get)
 
 
 def _declared(
@@ -135,8 +160,14 @@ def _probes(
             if is_local(f.index):
                 continue  # a directory: nothing to authenticate
             target = network.probe_target(f.index, settings, names)
+            several = tuple(c.username or "(token)" for c in f.store) if f.store_ambiguous else ()
             result = network.probe(
-                client, f.index, f.label, target, has_credentials=_has_credentials(f)
+                client,
+                f.index,
+                f.label,
+                target,
+                has_credentials=_has_credentials(f),
+                stored_usernames=several,
             )
             checks.append(
                 index_checks.check_probe(result, uv_sends_store=username.verdict != "fail")

@@ -64,7 +64,7 @@ class Risk:
 
 
 def public_index(settings: Settings) -> Index:
-    return settings.search_order()[-1]
+    return settings.default_index()
 
 
 def pinned(name: NormalizedName, settings: Settings, direct: Set[NormalizedName]) -> bool:

@@ -38,7 +38,7 @@ def configured(settings: Settings) -> tuple[Index, ...]:
     seen: dict[str, Index] = {}
     for index in (*settings.indexes, *settings.search_order()):
         seen.setdefault(index.url, index)
-    public = settings.search_order()[-1]
+    public = settings.default_index()
     return (*(i for i in seen.values() if i.url != public.url), public)
 
 

@@ -7,7 +7,6 @@ never over plain http to a host other than loopback.
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import threading
 from collections.abc import Callable, Mapping
@@ -20,15 +19,16 @@ from packaging.utils import NormalizedName
 
 from keyring_idx.resolver.config import Index, strip_userinfo
 from keyring_idx.resolver.credentials import (
-    Credential,
     CredentialKind,
     CredentialSource,
     Netrc,
+    RequestAuth,
     eager_credential,
     search,
 )
 from keyring_idx.resolver.errors import IndexRequestError, MissingCredentialsError
 from keyring_idx.resolver.simple import ACCEPT, DistFile, parse_html, parse_page
+from store import service
 from store.http import NetworkSettings, make_client, ssl_context
 
 MAX_REDIRECTS = 10
@@ -66,27 +66,20 @@ def _page_base(index_url: str) -> tuple[tuple[str, str], str, str]:
 
 
 @lru_cache(maxsize=4096)
-def origin(url: str) -> Origin:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def origin(url: str) -> Origin | None:
+    """The request's origin as the store's lookup reads the same URL (uv's URL parser)."""
+    return service.origin(url)
 
 
 def may_send(url: str, index_url: str) -> str | None:
     """Why credentials must not go with a request to ``url`` (None: they may)."""
-    if origin(url) != origin(index_url):
-        return f"not sent to {origin(url)[1]}: another origin than the index"
-    scheme, host, _ = origin(url)
-    if scheme != "https" and not is_loopback(host):
+    where = origin(url)
+    if where is None:
+        return "not sent: not an http(s) URL"
+    if where != origin(index_url):
+        return f"not sent to {where[1]}: another origin than the index"
+    scheme, host, _ = where
+    if scheme != "https" and not service.is_loopback_host(host):
         return "not sent: plain http to a non-loopback host"
     return None
 
@@ -104,6 +97,8 @@ class _Pools:
 
     def get(self, url: str) -> httpx.Client:
         key = origin(url)
+        if key is None:
+            raise IndexRequestError(f"{url} is not an http(s) URL; check the index URL")
         with self.lock:
             client = self.clients.get(key)
             if client is None:
@@ -155,7 +150,7 @@ class IndexClient:
         self._netrc = netrc_data
         self._uv_store = uv_store
         self._provider = keyring_provider
-        self._found: dict[str, Credential] = {}  # index URL -> credential that worked
+        self._found: dict[str, RequestAuth] = {}  # index URL -> credential that worked
         self._flat: dict[str, PageResult] = {}
         self._lock = threading.Lock()
         self._flat_locks: dict[str, threading.Lock] = {}
@@ -228,7 +223,7 @@ class IndexClient:
 
     def _search(
         self, index: Index, url: str, username: str | None, notes: list[str]
-    ) -> Credential | None:
+    ) -> RequestAuth | None:
         found, steps = search(
             url,
             username,
@@ -313,7 +308,7 @@ class IndexClient:
             advice=advice,
         )
 
-    def _advice(self, index: Index, url: str, sent: Credential | None) -> str | None:
+    def _advice(self, index: Index, url: str, sent: RequestAuth | None) -> str | None:
         """When our store holds a credential uv did not send: why, and how to fix it."""
         if self._store is None or (sent is not None and sent.kind == "store"):
             return None
@@ -354,7 +349,7 @@ class IndexClient:
         self,
         url: str,
         index_url: str,
-        cred: Credential | None,
+        cred: RequestAuth | None,
         base_headers: Mapping[str, str] | None = None,
     ) -> tuple[httpx.Response, str, list[str]]:
         refused: list[str] = []

@@ -20,7 +20,7 @@ variables), a file's ``default = true`` index, a file's ``index-url``; else PyPI
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, cast
@@ -147,14 +147,9 @@ class Settings:
         The first occurrence of a name wins; explicit indexes never serve unpinned packages; the
         default is the first surviving ``default = true`` index, else PyPI.
         """
-        seen: set[str] = set()
         implicit: list[Index] = []
         default: Index | None = None
-        for index in self.indexes:
-            if index.name is not None:
-                if index.name in seen:
-                    continue
-                seen.add(index.name)
+        for index in self._first_of_each_name():
             if index.default:
                 if default is None:
                     default = index
@@ -166,6 +161,24 @@ class Settings:
             # default and explicit: serves only pinned packages, and PyPI is gone (uv 0.13.9)
             return tuple(implicit)
         return (*implicit, default)
+
+    def default_index(self) -> Index:
+        """The default index: the first ``default = true`` (even one that is also explicit, and
+        so searched for pinned packages only), else PyPI."""
+        for index in self._first_of_each_name():
+            if index.default:
+                return index
+        return Index(url=PYPI_URL, default=True, origin="uv default")
+
+    def _first_of_each_name(self) -> Iterator[Index]:
+        """The indexes in order, a later one with an earlier one's name left out."""
+        seen: set[str] = set()
+        for index in self.indexes:
+            if index.name is not None:
+                if index.name in seen:
+                    continue
+                seen.add(index.name)
+            yield index
 
     def named(self, name: str, package: str = "") -> Index:
         """The index a ``tool.uv.sources`` pin refers to (first of that name)."""
@@ -414,18 +427,18 @@ def build_settings(
         constraints += _strings(merged, "constraint-dependencies", layer.origin)
         overrides += _strings(merged, "override-dependencies", layer.origin)
         find_links += _strings(merged, "find-links", layer.origin)
-    strategy, _ = _first(cli.index_strategy, env, "UV_INDEX_STRATEGY", tables, "index-strategy")
-    strategy = _choice(strategy or "first-index", STRATEGIES, "index strategy", "settings")
+    strategy, where = _first(cli.index_strategy, env, "UV_INDEX_STRATEGY", tables, "index-strategy")
+    strategy = _choice(strategy or "first-index", STRATEGIES, "index strategy", where)
     provider, provider_origin = _first(
         cli.keyring_provider, env, "UV_KEYRING_PROVIDER", tables, "keyring-provider"
     )
-    provider = _choice(provider or "disabled", KEYRING_PROVIDERS, "keyring-provider", "settings")
-    prerelease, _ = _first(cli.prerelease, env, "UV_PRERELEASE", tables, "prerelease")
-    prerelease = _choice(
-        prerelease or "if-necessary-or-explicit", PRERELEASES, "prerelease", "settings"
+    provider = _choice(
+        provider or "disabled", KEYRING_PROVIDERS, "keyring-provider", provider_origin
     )
-    resolution, _ = _first(cli.resolution, env, "UV_RESOLUTION", tables, "resolution")
-    resolution = _choice(resolution or "highest", RESOLUTIONS, "resolution", "settings")
+    prerelease, where = _first(cli.prerelease, env, "UV_PRERELEASE", tables, "prerelease")
+    prerelease = _choice(prerelease or "if-necessary-or-explicit", PRERELEASES, "prerelease", where)
+    resolution, where = _first(cli.resolution, env, "UV_RESOLUTION", tables, "resolution")
+    resolution = _choice(resolution or "highest", RESOLUTIONS, "resolution", where)
     exclude_newer, origin = _first(
         cli.exclude_newer, env, "UV_EXCLUDE_NEWER", tables, "exclude-newer"
     )

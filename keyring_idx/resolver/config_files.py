@@ -96,6 +96,15 @@ def read_layers(
     return layers
 
 
+def read_pyproject(project_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml, from the project directory upwards, and its contents."""
+    for directory in (project_dir, *project_dir.parents):
+        path = directory / "pyproject.toml"
+        if path.is_file():
+            return path, _load(path)
+    return None
+
+
 def read_project(project_dir: Path) -> Project:
     """``[project] dependencies`` and ``tool.uv.sources`` of the nearest pyproject.toml."""
     for directory in (project_dir, *project_dir.parents):
@@ -317,3 +326,13 @@ def read_workspace(start: Path) -> Workspace | None:
         table = _tool_uv(root_doc)
         layer = Layer(origin=str(root_dir / "pyproject.toml"), table=table) if table else None
     return Workspace(root=root_dir, members=tuple(members), current=current, settings_layer=layer)
+
+
+def read_member(start: Path) -> Member | None:
+    """The nearest pyproject.toml's project, as ``uv pip compile pyproject.toml`` reads it."""
+    for directory in (start, *start.parents):
+        path = directory / "pyproject.toml"
+        if path.is_file():
+            doc = _load(path)
+            return _member(path, doc) if isinstance(doc.get("project"), Mapping) else None
+    return None

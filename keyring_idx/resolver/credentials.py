@@ -38,7 +38,10 @@ class CredentialSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Credential:
+class RequestAuth:
+    """What a request to an index carries, and where it came from (``kind``). The store's
+    own record is :class:`store.credential.Credential`."""
+
     kind: CredentialKind
     username: str | None
     secret: str | None = field(repr=False)
@@ -61,19 +64,19 @@ class Credential:
         return f"{self.kind} ({who})"
 
 
-def eager_credential(index: Index, env: Mapping[str, str]) -> Credential | None:
+def eager_credential(index: Index, env: Mapping[str, str]) -> RequestAuth | None:
     """What uv attaches before the first request; may hold only a username."""
     if index.authenticate == "never":
         return None
     parts = urlsplit(index.url)
     if parts.username is not None or parts.password is not None:
         password = unquote(parts.password) if parts.password is not None else None
-        return Credential("url", unquote(parts.username or ""), password)
+        return RequestAuth("url", unquote(parts.username or ""), password)
     if index.name is not None:
         stem = f"UV_INDEX_{env_name(index.name)}_"
         user, password = env.get(stem + "USERNAME"), env.get(stem + "PASSWORD")
         if user is not None or password is not None:
-            return Credential("env", user, password)
+            return RequestAuth("env", user, password)
     return None
 
 
@@ -88,11 +91,11 @@ class Netrc:
     hosts: Mapping[str, NetrcEntry]
     default: NetrcEntry | None = None
 
-    def lookup(self, host: str, username: str | None) -> Credential | None:
+    def lookup(self, host: str, username: str | None) -> RequestAuth | None:
         entry = self.hosts.get(host.lower(), self.default)
         if entry is None or (username is not None and entry.login != username):
             return None
-        return Credential("netrc", entry.login, entry.password)
+        return RequestAuth("netrc", entry.login, entry.password)
 
 
 def read_netrc(env: Mapping[str, str]) -> tuple[Netrc | None, str | None]:
@@ -123,7 +126,7 @@ def search(
     store: CredentialSource | None,
     uv_store: CredentialSource | None = None,
     keyring_skipped: str | None = None,
-) -> tuple[Credential | None, list[str]]:
+) -> tuple[RequestAuth | None, list[str]]:
     """netrc, then uv's plaintext store, then keyring (our store); returns what was found and
     one note per source asked. ``keyring_skipped`` says why uv would not run keyring (then
     ``store`` is not asked)."""
@@ -140,14 +143,14 @@ def search(
         hit = uv_store.lookup(url, username)
         notes.append(f"uv's credentials.toml: {'found' if hit else 'nothing for this URL'}")
         if hit is not None:
-            return Credential("uv-store", hit[0], hit[1], bearer=hit[0] is None), notes
+            return RequestAuth("uv-store", hit[0], hit[1], bearer=hit[0] is None), notes
     if keyring_skipped is not None:
         notes.append(f"keyring (our store): not asked, {keyring_skipped}")
     elif store is not None:
         hit = store.lookup(url, username)
         notes.append(f"keyring (our store): {'found' if hit else 'nothing for this URL'}")
         if hit is not None:
-            return Credential("store", hit[0], hit[1], bearer=hit[0] is None), notes
+            return RequestAuth("store", hit[0], hit[1], bearer=hit[0] is None), notes
     else:
         notes.append("keyring (our store): not available")
     return None, notes

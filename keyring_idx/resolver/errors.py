@@ -13,10 +13,6 @@ class ConfigError(ResolverError):
     """uv settings that cannot be read or make no sense (bad TOML, unknown index name)."""
 
 
-class NetworkSetupError(ResolverError):
-    """TLS or proxy settings that cannot be applied (missing CA file, missing extra)."""
-
-
 class IndexRequestError(ResolverError):
     """An index answered in a way uv treats as fatal (a 5xx, a broken page, no connection)."""
 

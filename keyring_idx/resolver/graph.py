@@ -40,12 +40,22 @@ from keyring_idx.resolver.errors import MetadataError, ResolverError
 from keyring_idx.resolver.metadata import CoreMetadata
 from keyring_idx.resolver.outcome import Graph, Pin, Resolved, Skipped, Step, Unresolved
 from keyring_idx.resolver.resolve import PageFetcher, policy_of, resolve_all, resolve_one
-from keyring_idx.resolver.select import Candidate, Target, allowed_versions, candidates, choose
+from keyring_idx.resolver.select import (
+    Candidate,
+    Target,
+    allowed_versions,
+    candidates,
+    choose,
+    python_admits,
+)
 from keyring_idx.resolver.simple import DistFile
 
 T = TypeVar("T")
 MAX_ROUNDS = 20_000
 DIRECT = "(direct)"  # required_by of a requirement given on the command line or the project
+# A candidate whose metadata's Requires-Python excludes the target depends on this name, which
+# nothing provides: resolvelib then backtracks past it, as uv does.
+PYTHON = NormalizedName("<python>")
 
 
 class Once:
@@ -288,7 +298,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         incompatibilities: Mapping[str, Iterator[Cand]],
     ) -> list[Cand]:
         reqs = list(requirements[identifier])
-        if not reqs:
+        if not reqs or identifier == PYTHON:
             return []
         name, extras = reqs[0].name, reqs[0].extras
         offer = self.walker.offer(name)
@@ -340,6 +350,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
             )
         env = dict(self.walker.target.markers)
         deps: list[Req] = []
+        python = self.walker.target.python_version
+        if meta.requires_python and not _admits(meta.requires_python, python):
+            spec = SpecifierSet(meta.requires_python)
+            return [Req(PYTHON, frozenset(), spec, f"Requires-Python {spec} (target {python})")]
         if candidate.extras:
             deps.append(
                 Req(
@@ -369,6 +383,11 @@ class Provider(AbstractProvider[Req, Cand, str]):
             deps.append(_req(req, text))
         self.walker.prefetch(d.name for d in deps)
         return deps
+
+
+def _admits(requires_python: str, version: Version) -> bool:
+    # the rule uv applies to a page's requires-python: its lower bound only
+    return python_admits(requires_python, version)
 
 
 def _req(req: Requirement, text: str) -> Req:
@@ -484,7 +503,7 @@ def _pins(
 
 def _impossible(given: Iterable[RequirementInformation[Req, Cand]], walker: Walker) -> Unresolved:
     causes = list(given)
-    names = list(dict.fromkeys(c.requirement.name for c in causes))
+    names = list(dict.fromkeys(c.requirement.name for c in causes if c.requirement.name != PYTHON))
     for name in names:
         offer = walker.offer(name)
         if offer.problem is not None:
@@ -496,7 +515,7 @@ def _impossible(given: Iterable[RequirementInformation[Req, Cand]], walker: Walk
         for c in causes
     ]
     return Unresolved(
-        ", ".join(names),
+        ", ".join(names) or "(graph)",
         names[0] if names else None,
         "no versions satisfy all of: " + "; ".join(parts),
     )

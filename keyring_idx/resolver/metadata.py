@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import struct
 import tarfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -36,6 +38,19 @@ from keyring_idx.resolver.simple import DistFile
 MAX_METADATA = 16 * 1024 * 1024  # a METADATA / PKG-INFO larger than this is not metadata
 TAIL = 64 * 1024  # the first range asked of a wheel: its end, where the zip directory is
 _NEEDED = frozenset({"requires-dist", "requires-python", "provides-extra"})
+# What a broken or hostile archive makes the stdlib readers raise (a bad gzip stream is a
+# zlib.error, a mangled zip header a struct.error or ValueError).
+ARCHIVE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+    zlib.error,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+)
+_WHEEL_ERRORS: tuple[type[Exception], ...] = (*ARCHIVE_ERRORS, KeyError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +140,7 @@ def sdist_pkg_info(data: bytes, filename: str) -> bytes:
                         handle = tf.extractfile(member)
                         if handle is not None:
                             return handle.read(MAX_METADATA)
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+    except ARCHIVE_ERRORS as exc:
         raise MetadataError(f"{filename}: not a readable sdist ({type(exc).__name__})") from None
     raise MetadataError(f"{filename}: the sdist has no PKG-INFO at its top level")
 
@@ -261,7 +276,7 @@ class MetadataSource:
             check_hashes(data, file.hashes, what)
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 return parse_core_metadata(wheel_metadata(zf, what), what, "wheel")
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        except _WHEEL_ERRORS as exc:
             raise MetadataError(f"{what}: not a readable wheel ({type(exc).__name__})") from None
 
     def _ranges(self, index: Index, file: DistFile, total: int) -> Callable[[int, int], bytes]:

@@ -6,6 +6,7 @@ asked on the way; for the whole graph its pins. Pure values, shared by the resol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.utils import NormalizedName
@@ -44,7 +45,7 @@ class Resolved:
 
     @property
     def hashes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
+        return file_hashes(self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class Pin:
 
     @property
     def hashes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(f"{k}:{v}" for f in self.files for k, v in f.hashes))
+        return file_hashes(self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +97,8 @@ class Graph:
     pins: tuple[Pin, ...]
     skipped: tuple[Skipped, ...]
     failures: tuple[Unresolved, ...]
+
+
+def file_hashes(files: Sequence[DistFile]) -> tuple[str, ...]:
+    """``algorithm:digest`` of every file, each once, in order."""
+    return tuple(dict.fromkeys(f"{k}:{v}" for f in files for k, v in f.hashes))

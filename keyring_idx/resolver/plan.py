@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,13 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from keyring_idx.resolver.config import UV_VERSION, CliOptions, Settings, build_settings
-from keyring_idx.resolver.config_files import read_layers, read_project, read_workspace
+from keyring_idx.resolver.config_files import (
+    Workspace,
+    read_layers,
+    read_member,
+    read_project,
+    read_workspace,
+)
 from keyring_idx.resolver.outcome import Result
 from keyring_idx.resolver.resolve import Wanted, merge_requirements
 from keyring_idx.resolver.select import Target
@@ -93,8 +100,15 @@ def plan_run(
             mode="pip",
             base_dir=str(project_dir),
         )
-        wanted = requirements or list(project.dependencies)
-        picked = ["the requirements given"] if requirements else ["[project] dependencies"]
+        member = None if requirements else read_member(project_dir)
+        if member is not None:
+            # uv pip compile: --extra and --group add to the dependencies; no default groups
+            alone = Workspace(member.path.parent, (member,), member, None)
+            pip_selection = dataclasses.replace(selection, no_default_groups=True)
+            wanted, picked = selected(alone, pip_selection)
+        else:
+            wanted = requirements or list(project.dependencies)
+            picked = ["the requirements given"] if requirements else ["[project] dependencies"]
         everything = wanted
         where = str(project.path or project_dir)
     keep = names_of(wanted)

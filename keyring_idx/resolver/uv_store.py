@@ -15,7 +15,7 @@ from store.dirs import uv_credentials_file
 from store.errors import StoreError
 
 if TYPE_CHECKING:
-    from store import plaintext
+    from store.credential import Credential
 
 
 class UvPlaintextStore:
@@ -25,10 +25,10 @@ class UvPlaintextStore:
         home = Path(env.get("HOME") or Path.home())
         self.path = uv_credentials_file(env, home)
         self.problem: str | None = None
-        self._entries: list[plaintext.PlainCredential] | None = None
+        self._entries: list[Credential] | None = None
         self._lock = threading.Lock()
 
-    def _load(self) -> list[plaintext.PlainCredential]:
+    def _load(self) -> list[Credential]:
         with self._lock:
             if self._entries is None:
                 self._entries = []

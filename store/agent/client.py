@@ -11,21 +11,36 @@ for the CLI and raises :class:`AgentUnavailable` when no agent answers.
 from __future__ import annotations
 
 import enum
-import os
-import socket
-import struct
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from store.agent import wire
-from store.credential import SCHEMES, Ambiguous, Credential
+from store.agent.transport import (
+    PEER_CREDENTIALS,
+    AgentUnavailable,
+    ask,
+    exchange,
+    peer_uid,
+    socket_path,
+)
+from store.credential import Ambiguous, Credential
 
 if TYPE_CHECKING:
     from store.agent import protocol as p
 
 DEFAULT_TIMEOUT = 1.0
-#: ``struct ucred`` as SO_PEERCRED returns it: pid, uid, gid.
-PEER_CREDENTIALS = struct.Struct("3i")
+
+__all__ = [
+    "LOCKED",
+    "NOT_RUNNING",
+    "PEER_CREDENTIALS",
+    "Agent",
+    "AgentUnavailable",
+    "OtherStore",
+    "get",
+    "peer_uid",
+    "request",
+    "socket_path",
+]
 
 
 class Agent(enum.Enum):
@@ -39,29 +54,12 @@ NOT_RUNNING = Agent.NOT_RUNNING
 LOCKED = Agent.LOCKED
 
 
-class AgentUnavailable(Exception):
-    """No agent answered on the socket (not running, stale socket, timeout, wrong owner)."""
-
-
 class OtherStore(AgentUnavailable):
     """The agent on the socket serves another store file (``store``) than the caller's."""
 
     def __init__(self, address: str, store: str) -> None:
         self.store = store
         super().__init__(f"the agent on {address} serves another store ({store})")
-
-
-def socket_path(env: Mapping[str, str] | None = None) -> str:
-    """``agent.sock`` in the runtime dir; the same rule as :func:`store.dirs.resolve_dirs`."""
-    env = os.environ if env is None else env
-    runtime = env.get("IDX_AUTH_RUNTIME_DIR")
-    if not runtime:
-        xdg = env.get("XDG_RUNTIME_DIR")
-        if xdg:
-            runtime = os.path.join(xdg, "idx-auth")
-        else:
-            runtime = os.path.join(env.get("TMPDIR") or "/tmp", f"idx-auth-{os.getuid()}")
-    return os.path.join(runtime, "agent.sock")
 
 
 def request(
@@ -77,54 +75,12 @@ def request(
 
     address = path or socket_path()
     try:
-        reply = p.decode_reply(_exchange(p.encode_request(message, store=store), timeout, address))
+        reply = p.decode_reply(exchange(p.encode_request(message, store=store), timeout, address))
     except wire.ProtocolError as exc:
         raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
     if reply.status == wire.OTHER_STORE:
         raise OtherStore(address, reply.message)
     return reply
-
-
-def _exchange(frame: bytes, timeout: float, address: str) -> bytes:
-    """One request frame out, one reply frame back."""
-    try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    except (AttributeError, OSError) as exc:
-        raise AgentUnavailable(f"cannot create a Unix socket: {exc}") from None
-    try:
-        sock.settimeout(timeout)
-        sock.connect(address)
-        # The agent must be ours: a socket planted by another user must not see our secrets.
-        uid = peer_uid(sock)
-        if uid != os.getuid():
-            raise AgentUnavailable(f"the agent socket {address} belongs to uid {uid}, not to you")
-        sock.sendall(frame)
-        return _read_frame(sock)
-    except (OSError, wire.ProtocolError) as exc:
-        raise AgentUnavailable(f"no agent answered on {address}: {exc}") from None
-    finally:
-        sock.close()
-
-
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a connected Unix socket (SO_PEERCRED)."""
-    _pid, uid, _gid = PEER_CREDENTIALS.unpack(
-        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, PEER_CREDENTIALS.size)
-    )
-    return int(uid)
-
-
-def _read_frame(sock: socket.socket) -> bytes:
-    buffer = b""
-    size: int | None = None
-    while size is None or len(buffer) < size:
-        chunk = sock.recv(65536 if size is None else size - len(buffer))
-        if not chunk:
-            raise wire.ProtocolError("the agent closed the connection before replying")
-        buffer += chunk
-        if size is None:
-            size = wire.frame_size(buffer)
-    return buffer[:size]
 
 
 def get(
@@ -146,11 +102,12 @@ def get(
     """
     # Framing only, no message classes: this runs on every `keyring` lookup.
     try:
-        body = {"op": "get", "service": service, "username": username}
-        if store is not None:
-            body["store"] = store
-        raw = _exchange(wire.frame(body), timeout, path or socket_path())
-        reply = wire.read_body(raw)
+        reply = ask(
+            {"op": "get", "service": service, "username": username},
+            timeout,
+            path or socket_path(),
+            store=store,
+        )
     except (AgentUnavailable, wire.ProtocolError, ValueError):  # ValueError: unencodable text
         return NOT_RUNNING
     status, data = reply.get("status"), reply.get("data")
@@ -166,14 +123,8 @@ def get(
         if isinstance(names, list) and all(isinstance(n, str) for n in names):
             return Ambiguous(str(data.get("service") or service), tuple(names))
         return None
-    if status != wire.OK:
+    found = wire.credential(reply)
+    if found is None:
         return None
-    found, user, scheme, secret = (data.get(k) for k in ("service", "username", "scheme", "secret"))
-    if not (
-        isinstance(found, str)
-        and (user is None or isinstance(user, str))
-        and scheme in SCHEMES
-        and isinstance(secret, str)
-    ):
-        return None
-    return Credential(found, user, "bearer" if scheme == "bearer" else "basic", secret)
+    service_found, user, scheme, secret = found
+    return Credential(service_found, user, "bearer" if scheme == "bearer" else "basic", secret)

@@ -6,15 +6,22 @@ carries exactly one request frame and one reply frame, then closes. docs/agent.m
 (version 1)" documents it.
 
 The keyring backend's lookup goes through this module alone (see ``client.get``): it defines
-no classes but its two errors, so importing it costs next to nothing on every ``keyring`` run.
-The typed messages live in :mod:`store.agent.protocol`.
+no classes but its two errors, and speaks JSON through :mod:`store.leanjson` (no :mod:`json`,
+:mod:`re` or :mod:`enum`), so importing it costs next to nothing on every lookup. The typed
+messages live in :mod:`store.agent.protocol`.
 """
 
 from __future__ import annotations
 
-import json
 import struct
-from typing import Any
+
+from store import leanjson
+
+# Not `from typing import TYPE_CHECKING`: importing typing would cost the `keyring` launcher
+# (keyring_idx.launcher) as much as all its other imports together.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAGIC = b"IDXA"
 VERSION = 1
@@ -55,7 +62,7 @@ class UnsupportedError(ProtocolError):
 
 
 def frame(body: dict[str, Any]) -> bytes:
-    raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = leanjson.dumps(body).encode()
     if len(raw) > MAX_BODY:
         raise ProtocolError(f"message of {len(raw)} bytes exceeds the {MAX_BODY}-byte limit")
     return HEADER.pack(MAGIC, VERSION, len(raw)) + raw
@@ -90,9 +97,27 @@ def read_body(frame_bytes: bytes) -> dict[str, Any]:
     if size is None or len(frame_bytes) != size:
         raise ProtocolError("frame length does not match its header")
     try:
-        value = json.loads(frame_bytes[HEADER_SIZE:].decode())
+        value = leanjson.loads(frame_bytes[HEADER_SIZE:].decode())
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("message body is not UTF-8 JSON") from None
     if not isinstance(value, dict):
         raise ProtocolError("message body is not a JSON object")
     return value
+
+
+def credential(reply: dict[str, Any]) -> tuple[str, str | None, str, str] | None:
+    """``(service, username, scheme, secret)`` of an ``ok`` reply to ``get``, checked; else
+    None. :func:`store.agent.client.get` makes a Credential of it; the ``keyring`` launcher
+    and the CLI's quick path, which must not import dataclasses, use it as it is."""
+    data = reply.get("data")
+    if reply.get("status") != OK or not isinstance(data, dict):
+        return None
+    found, user, scheme, secret = (data.get(k) for k in ("service", "username", "scheme", "secret"))
+    if not (
+        isinstance(found, str)
+        and (user is None or isinstance(user, str))
+        and scheme in ("basic", "bearer")  # store.credential.SCHEMES
+        and isinstance(secret, str)
+    ):
+        return None
+    return (found, user, scheme, secret)

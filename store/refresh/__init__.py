@@ -9,3 +9,7 @@ What callers use:
   :func:`~store.refresh.routine.first_token` (login);
 * :mod:`store.refresh.schedule` -- the pure timing rules and :class:`~.schedule.Reason`.
 """
+
+#: Every token provider, by the name ``--provider`` and the store file use. A provider is the
+#: module ``store.refresh.providers.<name>``; the CLI reads this list without importing one.
+PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure", "vault")

@@ -7,13 +7,12 @@ Metadata-Version 2.1, so only a build gives its dependencies.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 import tarfile
-import zipfile
 from collections.abc import Sequence
+
+from demo.wheels import core_metadata, make_wheel
 
 BACKEND = "tinybuild"
 BACKEND_VERSION = "1.0"
@@ -70,52 +69,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 def get_requires_for_build_sdist(config_settings=None):
     return []
 """
-
-
-def core_metadata(
-    name: str,
-    version: str,
-    requires_python: str | None = None,
-    requires: Sequence[str] = (),
-    extras: Sequence[str] = (),
-    metadata_version: str = "2.1",
-) -> str:
-    meta = f"Metadata-Version: {metadata_version}\nName: {name}\nVersion: {version}\n"
-    if requires_python:
-        meta += f"Requires-Python: {requires_python}\n"
-    meta += "".join(f"Provides-Extra: {e}\n" for e in extras)
-    meta += "".join(f"Requires-Dist: {r}\n" for r in requires)
-    return meta
-
-
-def make_wheel(
-    name: str,
-    version: str,
-    requires_python: str | None = None,
-    requires: Sequence[str] = (),
-    extras: Sequence[str] = (),
-    files: dict[str, str] | None = None,
-) -> bytes:
-    """An installable wheel: one module, METADATA, WHEEL and a RECORD with hashes."""
-    dist = f"{name.replace('-', '_')}-{version}"
-    members = dict(files or {f"{name.replace('-', '_')}/__init__.py": f'VERSION = "{version}"\n'})
-    members[f"{dist}.dist-info/METADATA"] = core_metadata(
-        name, version, requires_python, requires, extras
-    )
-    members[f"{dist}.dist-info/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    record = []
-    for path, text in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
-    record.append(f"{dist}.dist-info/RECORD,,")
-    members[f"{dist}.dist-info/RECORD"] = "\n".join(record) + "\n"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path, text in members.items():
-            zf.writestr(zipfile.ZipInfo(path, date_time=(2024, 1, 1, 0, 0, 0)), text)
-    return buf.getvalue()
 
 
 def backend_wheel() -> bytes:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import tomllib
 from pathlib import Path
 
 from tests.e2e.differential import UV, Outcome, Picks, ours
@@ -31,6 +32,22 @@ def uv_graph(
             current = (name.strip(), version.strip())
         elif line.strip().startswith("# from ") and current is not None:
             picks[current[0]] = (current[1], line.strip()[len("# from ") :].rstrip("/"))
+    return Outcome(proc.returncode, picks, proc.stdout, proc.stderr)
+
+
+def uv_lock(project: Path, env: dict[str, str]) -> Outcome:
+    """``uv lock`` of the project; picks from uv.lock (the project itself left out)."""
+    proc = subprocess.run(
+        [str(UV), "lock"], capture_output=True, text=True, env=env, cwd=project, timeout=180
+    )
+    picks: Picks = {}
+    lock = project / "uv.lock"
+    if proc.returncode == 0 and lock.is_file():
+        doc = tomllib.loads(lock.read_text())
+        for package in doc.get("package", []):
+            registry = package.get("source", {}).get("registry")
+            if registry is not None:
+                picks[package["name"]] = (package["version"], registry.rstrip("/"))
     return Outcome(proc.returncode, picks, proc.stdout, proc.stderr)
 
 

@@ -21,9 +21,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from tests.e2e.dists import BACKEND, BACKEND_VERSION, backend_wheel, make_sdist, make_wheel
+from demo.wheels import make_wheel
+from tests.e2e.dists import BACKEND, BACKEND_VERSION, backend_wheel, make_sdist
 
-__all__ = ["IndexServer", "IndexSpec", "Release", "make_wheel", "serve"]
+__all__ = ["IndexServer", "IndexSpec", "Release", "serve"]
 
 Format = Literal["json", "html", "both", "flat"]
 
@@ -38,6 +39,7 @@ class Release:
     extras: tuple[str, ...] = ()
     wheel: bool = True
     sdist: Literal["static", "dynamic"] | None = None
+    page_requires_python: bool = True  # False: only the file's metadata says requires-python
     uploaded: str | None = None  # PEP 700 upload-time (RFC 3339), JSON pages only
 
 
@@ -150,7 +152,7 @@ class IndexServer:
                     "filename": fn,
                     "url": path,
                     "hashes": {"sha256": hashlib.sha256(self.files[path]).hexdigest()},
-                    "requires-python": r.requires_python,
+                    "requires-python": r.requires_python if r.page_requires_python else None,
                     "yanked": r.yanked,
                 }
                 if r.uploaded is not None:

@@ -55,6 +55,19 @@ def doctor(tmp_path: Path, *extra_args: str, tty: bool = False, **env: str) -> d
     return {"code": result.returncode, **checks}
 
 
+def keyring_get(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real keyring command (as a module), with our backend, for alice at SVC."""
+    full = agent_env(tmp_path, PYTHON_KEYRING_BACKEND="keyring_idx.backend.IdxKeyring", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "keyring", "get", SVC + "/simple/", "alice"],
+        env=full,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def vault(tmp_path: Path, **extra: str) -> Vault:
     env = agent_env(tmp_path, **extra)
     return Vault(resolve_dirs(env), env=env)
@@ -91,8 +104,8 @@ def test_passphrase_store_locked_then_unlocked_never_prompting(tmp_path: Path) -
     )
     # No agent, a terminal on stdin: doctor says "locked" instead of asking.
     alone = doctor(tmp_path, tty=True)
-    assert alone["code"] == 0
-    assert alone["store"]["verdict"] == "warn" and "locked" in alone["store"]["detail"]
+    assert alone["code"] == 1
+    assert alone["store"]["verdict"] == "fail" and "locked" in alone["store"]["detail"]
     assert "idx-auth unlock" in alone["store"]["fix"]
     assert alone["agent"]["verdict"] == "warn"
     # With the passphrase file doctor can check the key itself; a wrong one fails.
@@ -104,9 +117,19 @@ def test_passphrase_store_locked_then_unlocked_never_prompting(tmp_path: Path) -
     proc, _sock = start_real(tmp_path)
     try:
         locked = doctor(tmp_path, tty=True)
-        assert locked["store"]["verdict"] == "warn"
+        assert locked["code"] == 1
+        assert locked["store"]["verdict"] == "fail"
         assert locked["store"]["fix"] == "idx-auth unlock"
-        assert locked["agent"]["verdict"] == "warn" and locked["agent"]["fix"] == "idx-auth unlock"
+        assert locked["agent"]["verdict"] == "fail" and locked["agent"]["fix"] == "idx-auth unlock"
+        # A lookup through the locked agent says so, once, instead of a silent "not found".
+        r = keyring_get(tmp_path)
+        assert (r.returncode, r.stdout) == (1, "")
+        assert r.stderr == "idx-auth: the agent is locked: run `idx-auth unlock`\n"
+        # With a passphrase file the lookup opens the store itself.
+        r = keyring_get(tmp_path, IDX_AUTH_PASSPHRASE_FILE=str(pw))
+        assert (r.returncode, r.stdout) == (0, SECRET + "\n"), r.stderr
+        with_file = doctor(tmp_path, IDX_AUTH_PASSPHRASE_FILE=str(pw))
+        assert with_file["agent"]["verdict"] == "warn" and with_file["code"] == 0
         unlock = subprocess.run(
             [sys.executable, "-m", "keyring_idx.cli", "unlock"],
             env=agent_env(tmp_path, IDX_AUTH_PASSPHRASE_FILE=str(pw)),

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.differential import Outcome, isolated_env, ours
-from tests.e2e.graph_diff import assert_same, both, uv_graph
+from tests.e2e.graph_diff import assert_same, both, uv_graph, uv_lock
 from tests.e2e.index_server import IndexSpec, Release, serve
 
 pytestmark = pytest.mark.timeout(240)
@@ -305,3 +305,88 @@ def test_yanked_transitive_version_is_skipped(project: Path, tmp_path: Path) -> 
         uv, mine = both(project, isolated_env(tmp_path), ["top"], "--default-index", s.url("a"))
         u = s.url("a")
         assert_same(uv, mine, {"top": ("1.0", u), "dep": ("1.0", u)})
+
+
+def test_markers_for_another_platform_and_python(project: Path, tmp_path: Path) -> None:
+    spec = IndexSpec(
+        "a",
+        {
+            "app": [
+                R(
+                    "1.0",
+                    'win-only; sys_platform == "win32"',
+                    'posix-only; sys_platform != "win32"',
+                    'old-py; python_version < "3.12"',
+                    'new-py>=2; python_version >= "3.12"',
+                )
+            ],
+            "win-only": [R("1.0")],
+            "posix-only": [R("1.0")],
+            "old-py": [R("1.0")],
+            "new-py": [R("1.0"), R("2.0"), R("2.5", requires_python=">=3.13")],
+        },
+    )
+    with serve([spec]) as s:
+        uv, mine = both(
+            project,
+            isolated_env(tmp_path),
+            ["app"],
+            "--default-index",
+            s.url("a"),
+            "--python-platform",
+            "windows",
+            "--python-version",
+            "3.12",
+        )
+        u = s.url("a")
+        assert_same(uv, mine, {"app": ("1.0", u), "win-only": ("1.0", u), "new-py": ("2.0", u)})
+
+
+def test_requires_python_known_only_from_the_metadata(project: Path, tmp_path: Path) -> None:
+    # The page does not say it; the wheel's METADATA does: uv steps back to the older version.
+    newer = Release("2.0", requires_python=">=3.99", page_requires_python=False)
+    spec = IndexSpec("a", {"top": [R("1.0", "dep")], "dep": [R("1.0"), newer]}, metadata=True)
+    with serve([spec]) as s:
+        uv, mine = both(project, isolated_env(tmp_path), ["top"], "--default-index", s.url("a"))
+        u = s.url("a")
+        assert_same(uv, mine, {"top": ("1.0", u), "dep": ("1.0", u)})
+
+
+def test_project_graph_agrees_with_uv_lock(project: Path, tmp_path: Path) -> None:
+    specs = [
+        IndexSpec(
+            "corp",
+            {"corp-lib": [R("1.0", "corp-util", "shared>=1")], "corp-util": [R("1.0")]},
+        ),
+        IndexSpec(
+            "pub",
+            {
+                "corp-util": [R("9.9")],
+                "shared": [R("1.0"), R("1.5"), R("2.0")],
+                "web": [R("3.0", "shared<2", "extra-thing[fast]")],
+                "extra-thing": [R("1.0", 'speedy; extra == "fast"', extras=("fast",))],
+                "speedy": [R("0.1"), R("0.2")],
+            },
+        ),
+    ]
+    with serve(specs) as s:
+        (project / "pyproject.toml").write_text(
+            '[project]\nname = "demo"\nversion = "0.1"\nrequires-python = ">=3.11"\n'
+            'dependencies = ["corp-lib", "web"]\n\n'
+            f'[[tool.uv.index]]\nname = "corp"\nurl = "{s.url("corp")}"\nexplicit = true\n\n'
+            f'[[tool.uv.index]]\nname = "pub"\nurl = "{s.url("pub")}"\ndefault = true\n\n'
+            '[tool.uv.sources]\ncorp-lib = { index = "corp" }\n'
+        )
+        env = isolated_env(tmp_path)
+        uv = uv_lock(project, env)
+        mine = ours(project, env, [])
+        c, p = s.url("corp"), s.url("pub")
+        expected = {
+            "corp-lib": ("1.0", c),
+            "corp-util": ("9.9", p),
+            "shared": ("1.5", p),
+            "web": ("3.0", p),
+            "extra-thing": ("1.0", p),
+            "speedy": ("0.2", p),
+        }
+        assert_same(uv, mine, expected)

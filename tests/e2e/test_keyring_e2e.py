@@ -8,18 +8,22 @@ PYTHON_KEYRING_BACKEND unset.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import sysconfig
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from demo.localindex import Index, serve, write_htpasswd, write_wheel
+from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import write_wheel
 from tests.e2e.conftest import BIN, run, tool
 
 PKG = "idx-private-pkg"
@@ -332,3 +336,82 @@ def test_keyring_asks_the_running_agent_first(
     r = run([tool("keyring"), "get", index.simple, USER], env=stored)
     assert (r.returncode, r.stdout) == (1, "")
     assert "key file" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_keyring_set_of_a_name_that_is_not_a_url(stored: dict[str, str]) -> None:
+    """With only our backend selected, a plain name has nowhere to go: one line, exit 2."""
+    keyring = tool("keyring")
+    r = run([keyring, "set", "my-app", "bob"], stdin="pw-bob\n", env=stored)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "'my-app' is not one" in r.stderr and "KEYRING_PROPERTY_SCOPE=all" in r.stderr
+    r = run([keyring, "del", "my-app", "bob"], env=stored)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    every = {**stored, "KEYRING_PROPERTY_SCOPE": "all"}
+    assert run([keyring, "set", "my-app", "bob"], stdin="pw-bob\n", env=every).returncode == 0
+    r = run([keyring, "get", "my-app", "bob"], env=every)
+    assert (r.returncode, r.stdout) == (0, "pw-bob\n")
+
+
+def test_uv_plaintext_store_with_another_password_shadows_ours(
+    index: Index, stored: dict[str, str], tmp_path: Path
+) -> None:
+    """uv uses its own plaintext credentials.toml before keyring: doctor fails on a differing
+    secret there, and `import` does not overwrite ours with it unless told to."""
+    env = {**stored, "UV_CREDENTIALS_DIR": str(tmp_path / "uv-creds")}
+    login_uv = [tool("uv"), "auth", "login", index.root, "-u", USER, "--password", "-"]
+    assert run(login_uv, stdin="stale-password\n", env=env).returncode == 0
+    r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", env)
+    assert r.returncode != 0 and "403 Forbidden" in r.stderr  # uv sent the plaintext one
+    r = run([tool("idx-auth"), "doctor", "--no-probe", "--json"], env=env)
+    assert r.returncode == 1, r.stderr
+    check = {c["name"]: c for c in json.loads(r.stdout)["checks"]}["uv-plaintext"]
+    assert check["verdict"] == "fail" and f"{USER}@{index.root}" in check["detail"]
+    assert "uv auth logout" in check["fix"] and "idx-auth import --replace" in check["fix"]
+    assert "stale-password" not in r.stdout + r.stderr and PASSWORD not in r.stdout + r.stderr
+    r = run([tool("idx-auth"), "import"], env=env)
+    assert r.returncode == 2 and "--replace" in r.stderr and "stale-password" not in r.stderr
+    token = [tool("idx-auth"), "token", index.simple, "-u", USER]
+    assert run(token, env=env).stdout == PASSWORD + "\n"  # ours is untouched
+    logout_uv = [tool("uv"), "auth", "logout", index.root, "--username", USER]
+    assert run(logout_uv, env=env).returncode == 0
+    r = uv_compile(f"http://{USER}@127.0.0.1:{index.port}/simple/", env)
+    assert r.returncode == 0, r.stderr
+
+
+def test_pip_with_user_in_the_url_gets_403_and_doctor_says_why(
+    index: Index, stored: dict[str, str], outside_pip: Path, tmp_path: Path
+) -> None:
+    """pip asks keyring only after a 401: with alice@ in the URL it sends alice with an empty
+    password, pypiserver answers 403, and keyring is never asked. The URL without alice@ is
+    the form that works (pip then asks keyring for the username too)."""
+    with_user = f"http://{USER}@127.0.0.1:{index.port}/simple/"
+    argv = [str(outside_pip), "-m", "pip", "download", "--no-deps", "--no-cache-dir"]
+    argv += ["--no-input", "--keyring-provider", "subprocess", "-d", str(tmp_path / "d")]
+    r = run([*argv, "--index-url", with_user, PKG], env=stored)
+    assert r.returncode != 0 and "No matching distribution" in r.stderr
+    # What pip sent first, and what pypiserver answers to it:
+    request = urllib.request.Request(
+        index.simple, headers={"Authorization": "Basic " + base64.b64encode(b"alice:").decode()}
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=10)
+    assert answer.value.code == 403
+    r = run([*argv, "--index-url", index.simple, PKG], env=stored)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    project = tmp_path / "empty-project"
+    project.mkdir()
+    env = {**stored, "PIP_INDEX_URL": with_user}
+    doctor = [tool("idx-auth"), "doctor", "--json", "--project", str(project)]
+    r = run(doctor, env=env)
+    assert r.returncode == 1, r.stderr
+    checks = {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+    pip = checks[f"pip[{with_user}]"]
+    assert pip["verdict"] == "fail" and "403" in pip["detail"] and "PIP_INDEX_URL" in pip["detail"]
+    assert pip["fix"].startswith(f"drop {USER}@ from the URL ({index.simple})")
+    r = run([*doctor, "--no-probe"], env=env)
+    pip = {c["name"]: c for c in json.loads(r.stdout)["checks"]}[f"pip[{with_user}]"]
+    assert pip["verdict"] == "warn"
+    r = run(doctor, env={**stored, "PIP_INDEX_URL": index.simple})
+    assert not any(c["name"].startswith("pip[") for c in json.loads(r.stdout)["checks"])

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import make_wheel
 from tests.e2e.conftest import BIN, run, tool
-from tests.e2e.dists import make_wheel
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from demo.wheels import make_wheel
 from tests.e2e.differential import IDX_AUTH, UV, isolated_env, side_by_side
-from tests.e2e.index_server import IndexServer, make_wheel
+from tests.e2e.index_server import IndexServer
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -384,3 +384,31 @@ def test_credentials_from_our_store_only_where_uv_asks_keyring(
         # a username in the URL: uv looks the secret up before the first request
         pages = [r for r in s.requests_for("locked") if r.path.endswith("/foo/")]
         assert [r.authorization is not None for r in pages] == [True]
+
+
+def test_pip_model_reads_a_pyproject_as_uv_pip_compile_does(project: Path, tmp_path: Path) -> None:
+    specs = [
+        IndexSpec(
+            "pub",
+            {"foo": [R("1.0")], "dev1": [R("1.0")], "lint1": [R("1.0")], "ex1": [R("1.0")]},
+        )
+    ]
+    with serve(specs) as s:
+        write_project(
+            project,
+            '[project.optional-dependencies]\nx = ["ex1"]\n\n'
+            '[dependency-groups]\ndev = ["dev1"]\nlint = ["lint1"]\n',
+            deps=["foo"],
+        )
+        env = isolated_env(tmp_path)
+        pub = s.url("pub")
+        for extra, names in (
+            ((), {"foo"}),  # uv pip compile adds no default group
+            (("--group", "lint"), {"foo", "lint1"}),
+            (("--extra", "x"), {"foo", "ex1"}),
+        ):
+            uv = uv_compile(project, env, None, "--default-index", pub, *extra)
+            mine = ours(project, env, [], "--pip", "--no-deps", "--default-index", pub, *extra)
+            expected = {n: ("1.0", pub) for n in names}
+            assert_same(uv, mine, expected)
+            assert mine.doc is not None and mine.doc["model"] == "uv pip compile"

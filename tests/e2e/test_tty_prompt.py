@@ -15,6 +15,8 @@ from store.vault import Vault
 from tests.e2e.conftest import tool
 from tests.store.reading import read_credential
 
+CTRL_D = "\x04"
+
 
 def talk(argv: list[str], answers: list[str], timeout: float = 30) -> tuple[int, str]:
     """Run ``argv`` on a pty, typing each answer after the next prompt; (exit code, screen)."""
@@ -39,7 +41,9 @@ def talk(argv: list[str], answers: list[str], timeout: float = 30) -> tuple[int,
                 screen += chunk
                 # A prompt is new output ending in ":"; the newline echoed after an answer is not.
                 if pending and chunk.rstrip().endswith(b":"):
-                    os.write(master, pending.pop(0).encode() + b"\n")
+                    answer = pending.pop(0)
+                    # Ctrl-D (end of input) is typed alone, without Enter.
+                    os.write(master, answer.encode() + (b"" if answer == CTRL_D else b"\n"))
             elif proc.poll() is not None:
                 break
         return proc.wait(timeout=10), screen.decode(errors="replace")
@@ -73,3 +77,20 @@ def test_passphrase_store_asks_twice_on_creation(
     opened = Vault(dirs, passphrase=lambda confirm: "my long passphrase")
     found = read_credential(opened, "https://h.example/", "bob")
     assert found is not None and found.secret == "pw-for-bob"
+
+
+def test_ctrl_d_at_a_prompt_is_one_line_and_exit_2(
+    dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, screen = talk([tool("idx-auth"), "login", "https://h.example/", "-u", "bob"], [CTRL_D])
+    assert code == 2, screen
+    assert "idx-auth: error: no password given (end of input); nothing stored" in screen
+    assert "Traceback" not in screen
+    monkeypatch.setenv("IDX_AUTH_KEY_SOURCE", "passphrase")
+    code, screen = talk(
+        [tool("idx-auth"), "login", "https://h.example/", "-u", "bob"], ["pw-for-bob", CTRL_D]
+    )
+    assert code == 2, screen
+    assert "idx-auth: error: no passphrase given (end of input); nothing changed" in screen
+    assert "Traceback" not in screen and "protected by a passphrase" not in screen
+    assert not Vault(dirs).path.exists()  # nothing was written

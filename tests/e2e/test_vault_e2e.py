@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.localindex import Index, serve, write_htpasswd, write_wheel
+from demo.localindex import Index, serve, write_htpasswd
+from demo.wheels import write_wheel
 from tests.e2e.conftest import run, tool
 from tests.e2e.refreshkit import Setup, wait_for
 from tests.store.agent.agentproc import stop

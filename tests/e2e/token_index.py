@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.e2e.index_server import make_wheel
+from demo.wheels import make_wheel
 from tests.store.refresh.authority import Authority
 
 PROJECT = "privpkg"

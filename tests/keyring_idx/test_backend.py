@@ -65,6 +65,16 @@ def test_every_form_uv_and_pip_send(ring: IdxKeyring, dirs: Dirs) -> None:
     assert ring.get_credential("https://nowhere.example/simple/", None) is None
 
 
+def test_an_empty_username_means_none(ring: IdxKeyring, dirs: Dirs) -> None:
+    """pdm runs `keyring --mode=creds get URL ""` for a source without a username."""
+    login(dirs, "http://127.0.0.1:8080/", "alice", "pw-a")
+    cred = ring.get_credential("http://127.0.0.1:8080/simple/", "")
+    assert cred is not None and (cred.username, cred.password) == ("alice", "pw-a")
+    assert ring.get_password("http://127.0.0.1:8080/simple/", "") == "pw-a"
+    login(dirs, "http://127.0.0.1:8080/", "bob", "pw-b")
+    assert ring.get_credential("http://127.0.0.1:8080/simple/", "") is None  # ambiguous
+
+
 def test_ambiguous_lookup_returns_nothing_and_names_the_usernames(
     ring: IdxKeyring, dirs: Dirs, capsys: pytest.CaptureFixture[str]
 ) -> None:

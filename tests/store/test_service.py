@@ -591,3 +591,14 @@ def test_origin_precheck_never_rejects_a_covering_entry(stored: str, request_url
     if same_origin:
         assert may_be_on_origin(stored, request.scheme, request.host, request.port)
         assert may_be_on_origin(stored, None, request.host, request.port or None)
+
+
+def test_one_meaning_of_loopback_and_of_an_origin() -> None:
+    from store.service import is_loopback_host, origin
+
+    assert all(is_loopback_host(h) for h in ("localhost", "LocalHost", "127.0.0.1", "127.1"))
+    assert is_loopback_host("::1") and is_loopback_host("[::1]")
+    assert not any(is_loopback_host(h) for h in ("127.0.0.2", "example.com", "", "a/b", "[::2]"))
+    assert origin("https://H.Example:443/x?q") == ("https", "h.example", 443)
+    assert origin("http://127.1:8080/") == ("http", "127.0.0.1", 8080)
+    assert origin("ftp://h/") is None and origin("https://[oops/") is None

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib
 
+from store.refresh import PROVIDER_NAMES
 from store.refresh.errors import RefreshError, TokenFetchError, UnknownProviderError
 from store.refresh.providers.base import FetchContext, Provider
 from store.refresh.spec import ProviderSpec
 from store.refresh.token import Token
-
-PROVIDER_NAMES = ("command", "oauth2", "codeartifact", "gcp", "azure", "vault")
 
 __all__ = ["PROVIDER_NAMES", "FetchContext", "Provider", "fetch_token", "get_provider"]
 

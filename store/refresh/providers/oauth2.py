@@ -21,6 +21,7 @@ from store.refresh.providers.base import (
 )
 from store.refresh.spec import ProviderSpec
 from store.refresh.token import Token
+from store.service import is_loopback_host
 
 if TYPE_CHECKING:
     import httpx
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 NAME = "oauth2"
 DEFAULT_TTL = 3600.0
 AUTH_METHODS = ("basic", "post")
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MAX_RESPONSE = 64 * 1024
 
 
@@ -76,7 +76,7 @@ def _check_url(url: str) -> None:
             f"({', '.join(sorted(named & SECRET_PARAMS))}); drop it -- the client secret goes "
             "in --client-secret -",
         )
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ProviderConfigError(
             NAME,
             f"the token URL {shown_url(url)} is plain http; the client secret would cross the "

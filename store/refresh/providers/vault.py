@@ -202,6 +202,9 @@ def read(spec: ProviderSpec, ctx: FetchContext, env: Mapping[str, str] | None = 
             vault_auth.forget(http, auth)
             kept, fresh = vault_auth.session(http, auth, env, ctx.now)
             answer, engine, path = _read(http, spec, kept.token)
+        if answer.status != 200:
+            # The mount may have been moved or upgraded (KV v1 to v2): ask again next time.
+            _forget_engine(http, spec)
         if answer.status == 403:
             raise _denied(http, auth, kept, engine, path)
         if answer.status == 404:
@@ -267,6 +270,11 @@ def _read(http: VaultHttp, spec: ProviderSpec, token: str) -> tuple[Answer, Engi
             )
         path = f"{engine.mount}/data/{rest}"
     return http.call("GET", path, token=token), engine, path
+
+
+def _forget_engine(http: VaultHttp, spec: ProviderSpec) -> None:
+    with _engines_lock:
+        _engines.pop((http.addr, http.namespace, api_path(spec.require("path"))), None)
 
 
 def _engine(

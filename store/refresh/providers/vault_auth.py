@@ -301,20 +301,28 @@ def _ci_jwt(auth: AuthSettings, env: Mapping[str, str], github: httpx.Client | N
     if auth.jwt_file:
         return read_secret_file(auth.jwt_file, "JWT")
     if auth.jwt_env:
-        value = env.get(auth.jwt_env, "").strip()
-        if not value:
-            raise TokenFetchError(NAME, f"the variable {auth.jwt_env} (--vault-jwt-env) is empty")
-        return value
+        return _jwt_variable(env, auth.jwt_env)
     if env.get("ACTIONS_ID_TOKEN_REQUEST_URL") and env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
         return _github_jwt(env, auth.jwt_audience, github)
     if env.get(GITLAB_JWT_VARIABLE):
-        return env[GITLAB_JWT_VARIABLE].strip()
+        return _jwt_variable(env, GITLAB_JWT_VARIABLE)
     raise TokenFetchError(
         NAME,
         "no JWT to log in with: give --vault-jwt-file or --vault-jwt-env, or run in GitHub "
         "Actions with 'permissions: id-token: write', or in GitLab CI with "
         f"'id_tokens: {GITLAB_JWT_VARIABLE}'",
     )
+
+
+def _jwt_variable(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise TokenFetchError(NAME, f"the variable {name} that should hold the JWT is empty")
+    if len(value) > MAX_FILE or any(not ch.isprintable() or ch.isspace() for ch in value):
+        raise TokenFetchError(
+            NAME, f"the variable {name} does not hold a JWT (one line, no spaces)"
+        )
+    return value
 
 
 def _github_jwt(env: Mapping[str, str], audience: str | None, client: httpx.Client | None) -> str:

@@ -180,3 +180,28 @@ def test_agent_log_lines_are_one_clean_line_without_credentials() -> None:
     line = record.getMessage()
     assert "\n" not in line and "\x1b" not in line and "abc123secret" not in line
     assert line.startswith("refreshing bob\\x0aroot@https://x failed: sent Bearer [redacted]")
+
+
+def test_unlock_reads_the_passphrase_file_as_the_store_does(tmp_path: Path) -> None:
+    # One reader (store.keys.passphrase_reader), one rule: the first line. `unlock` once read
+    # the whole file, so a passphrase file with a second line unlocked a store nothing else
+    # could open.
+    from store.keys import passphrase_reader
+
+    pw = tmp_path / "pw"
+    pw.write_text(PASSPHRASE + "\nsecond line, ignored\n")
+    pw.chmod(0o600)
+    assert passphrase_reader({"IDX_AUTH_PASSPHRASE_FILE": str(pw)})(False) == PASSPHRASE
+    proc = start(tmp_path, "--passphrase")
+    try:
+        done = idx(tmp_path, "unlock", IDX_AUTH_PASSPHRASE_FILE=str(pw))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(idx(tmp_path, "status", "--json").stdout)["locked"] is False
+        empty = tmp_path / "empty"
+        empty.write_text("\nnot the first line\n")
+        empty.chmod(0o600)
+        assert idx(tmp_path, "lock").returncode == 0
+        refused = idx(tmp_path, "unlock", IDX_AUTH_PASSPHRASE_FILE=str(empty))
+        assert refused.returncode == 2 and "is empty" in refused.stderr
+    finally:
+        stop(proc)

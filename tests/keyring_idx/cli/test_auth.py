@@ -124,9 +124,17 @@ def test_import_from_uv_default_location_and_export_round_trip(
     )
     os.environ["UV_CREDENTIALS_DIR"] = str(uv_dir)
     Vault(dirs).login("https://a.example/", "alice", "old")
+    # A different secret for a key we hold: nothing is imported until --replace says so.
     code, _, err = cli("import")
+    assert code == 2 and err.count("\n") == 1
+    assert "different secret" in err and "alice@https://a.example/" in err and "--replace" in err
+    assert found(read_credential(Vault(dirs), "https://a.example/", "alice")).secret == "old"
+    assert read_credential(Vault(dirs), "https://c.example/", "bob") is None
+    code, _, err = cli("import", "--replace")
     assert code == 0, err
-    assert "3 credentials" in err and "2 added, 1 replaced" in err
+    assert "3 credentials" in err and "2 added, 1 replaced, 0 already the same" in err
+    code, _, err = cli("import")
+    assert code == 0 and "0 added, 0 replaced, 3 already the same" in err
     v = Vault(dirs)
     assert found(read_credential(v, "https://a.example/", "alice")).secret == "pa"
     bearer = read_credential(v, "https://b.example/api/x", None)
@@ -192,6 +200,37 @@ def test_key_file_open_to_others_is_refused(cli: Cli, dirs: Dirs) -> None:
     assert (code, out) == (2, "") and "mode 0644" in err and str(dirs.key_file) in err
 
 
+def test_token_without_a_username_names_the_stored_ones(cli: Cli, dirs: Dirs) -> None:
+    Vault(dirs).login("https://h.example/api", "alice", "pw")
+    code, out, err = cli("token", "https://h.example/api/simple/")
+    assert (code, out) == (1, "")
+    assert err == (
+        "idx-auth: error: No credentials found for __token__@https://h.example/api/simple/; "
+        "stored for this URL under alice: pass -u alice\n"
+    )
+    Vault(dirs).login("https://h.example/", "bob", "pw")
+    code, _, err = cli("token", "https://h.example/api/simple/")
+    assert code == 1 and "under alice, bob: pass -u USER" in err
+    code, _, err = cli("token", "https://other.example/")
+    assert code == 1 and err.endswith("__token__@https://other.example/\n")
+
+
+def test_a_passphrase_not_chosen_yet_is_not_called_the_stores(
+    cli: Cli, dirs: Dirs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a terminal: choosing a new passphrase (rekey, a new store) says that, instead
+    of claiming the store is already protected by one."""
+    cli("login", "https://h.example/", "-u", "alice", "--password", "-", stdin="pw\n")
+    code, _, err = cli("rekey", "--key-source", "passphrase")
+    assert code == 2 and "a new passphrase is needed" in err
+    assert "protected by a passphrase" not in err
+    assert cli("token", "https://h.example/", "-u", "alice")[1] == "pw\n"  # still the key file
+    monkeypatch.setenv("IDX_AUTH_KEY_SOURCE", "passphrase")
+    monkeypatch.setenv("IDX_AUTH_DATA_DIR", str(dirs.data.parent / "fresh"))
+    code, _, err = cli("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="x\n")
+    assert code == 2 and "a new passphrase is needed" in err
+
+
 def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dirs: Dirs) -> None:
     # A username (or a keyring service name) set by another program can hold escape
     # sequences and newlines: `list` must not recolour the terminal or forge a line.
@@ -207,3 +246,14 @@ def test_list_escapes_control_characters_in_usernames_and_services(cli: Cli, dir
     # JSON keeps the exact value (escaped by JSON itself).
     code, out, _ = cli("list", "--json")
     assert {item["username"] for item in json.loads(out)} == {evil, "carol"}
+
+
+def test_logout_without_a_username_names_the_stored_ones(cli: Cli, dirs: Dirs) -> None:
+    Vault(dirs).login("https://h.example/api", "alice", "pw")
+    code, _, err = cli("logout", "https://h.example/api/simple/")
+    assert code == 1
+    assert err == (
+        "idx-auth: error: No matching entry found for https://h.example/api; stored there "
+        "under alice: pass -u USER\n"
+    )
+    assert cli("logout", "https://h.example/api/simple/", "-u", "alice")[0] == 0

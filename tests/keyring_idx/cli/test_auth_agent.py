@@ -87,6 +87,8 @@ def test_commands_of_another_store_do_not_use_this_stores_agent(dirs: Dirs, tmp_
         # The other store's secret is not this store's: not returned through the agent.
         leaked = cli_other("token", "https://h.example/", "-u", "seed")
         assert leaked.returncode == 1 and leaked.stdout == ""
+        listed = cli_other("list", "--json")  # the quick path names its store too
+        assert "seed" not in listed.stdout
         # A login under the other store lands in the other store's file, not the agent's.
         done = cli_other("login", "https://h.example/", "-u", "bob", "--password", "-", stdin="b\n")
         assert done.returncode == 0, done.stderr

@@ -65,3 +65,37 @@ def test_a_command_run_imports_only_its_own_group() -> None:
     assert "keyring_idx.cli.resolve" in out
     for other in ("agent", "auth", "refresh", "setup", "doctor"):
         assert f"keyring_idx.cli.{other}'" not in out
+
+
+def test_every_help_ends_with_the_docs_page_to_read() -> None:
+    from pathlib import Path
+
+    from keyring_idx.cli import DOCS, commands
+
+    root = Path(__file__).resolve().parents[3]
+    parser = build_parser()
+    every = commands(parser)
+    assert set(every) == set(DOCS), "each command needs its page in keyring_idx.cli.DOCS"
+    assert " ".join(parser.format_help().split()).endswith("in the keyring-idx repository.")
+    for name, command in every.items():
+        text = " ".join(command.format_help().split())  # the epilog may wrap
+        assert text.endswith(f"Documentation: docs/{DOCS[name]} in the keyring-idx repository.")
+        assert (root / "docs" / DOCS[name]).is_file(), DOCS[name]
+
+
+def test_a_subcommand_help_names_its_page(capsys: pytest.CaptureFixture[str]) -> None:
+    from keyring_idx.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["token", "--help"])
+    out = capsys.readouterr().out
+    assert "docs/store.md" in out.split("options:")[-1]
+
+
+def test_login_offers_the_stores_list_of_providers() -> None:
+    from keyring_idx.cli import commands
+    from store.refresh import PROVIDER_NAMES
+
+    login = commands(build_parser(("auth",)))["login"]
+    choices = next(a.choices for a in login._actions if a.dest == "provider")
+    assert tuple(choices or ()) == PROVIDER_NAMES

@@ -105,6 +105,19 @@ def test_probe_statuses() -> None:
     assert check_probe(probe(502)).verdict == "fail"
 
 
+def test_probe_fixes_name_the_index_not_the_page_asked() -> None:
+    page = ProbeFacts(
+        "private", URL + "/simple/internal-lib/", "project", status=401, index_url=URL + "/simple"
+    )
+    assert check_probe(page).fix == f"idx-auth login {URL}/simple -u USERNAME"
+
+
+def test_probe_with_several_stored_usernames_does_not_suggest_login() -> None:
+    both = check_probe(probe(401, has_credentials=True, stored_usernames=("alice", "bob")))
+    assert both.verdict == "fail" and "alice, bob" in both.detail
+    assert "idx-auth login" not in both.fix and "username check" in both.fix
+
+
 def test_probe_errors() -> None:
     tls = check_probe(probe(error="tls", message="TLS error: CERTIFICATE_VERIFY_FAILED"))
     assert tls.verdict == "fail" and "SSL_CERT_FILE" in tls.fix and "--system-certs" in tls.fix

@@ -120,7 +120,12 @@ def test_a_keyring_whose_python_lacks_keyring(tmp_path: Path) -> None:
 def test_our_backend_selected_by_keyringrc_and_first_in_the_chainer(isolated_home: Path) -> None:
     default = check_keyring(keyring_facts(env_with(str(BIN))))
     assert default.verdict == "ok", default.detail  # chainer: ours, then keyrings.alt
-    keyringrc(isolated_home, OURS)
+    keyringrc(isolated_home, OURS)  # what an older `setup keyring` wrote
+    old = check_keyring(keyring_facts(env_with(str(BIN))))
+    assert old.verdict == "warn" and "No module named 'keyring_idx'" in old.detail
+    from keyring_idx.cli import main
+
+    assert main(["setup", "keyring"]) == 0  # the selector form
     check = check_keyring(keyring_facts(env_with(str(BIN))))
     assert check.verdict == "ok" and f"selects {OURS}" in check.detail
 

@@ -39,9 +39,9 @@ def test_passphrase_store_is_judged_with_the_agent_and_never_prompted() -> None:
     assert check_store(PASS_STORE, UP).verdict == "ok"
     assert "unlocked in the agent (pid 42)" in check_store(PASS_STORE, UP).detail
     locked = check_store(PASS_STORE, LOCKED)
-    assert (locked.verdict, locked.fix) == ("warn", "idx-auth unlock")
+    assert (locked.verdict, locked.fix) == ("fail", "idx-auth unlock")
     alone = check_store(PASS_STORE, DOWN)
-    assert alone.verdict == "warn" and "locked" in alone.detail
+    assert alone.verdict == "fail" and "locked" in alone.detail
     assert "idx-auth unlock" in alone.fix and "IDX_AUTH_PASSPHRASE_FILE" in alone.fix
 
 
@@ -50,6 +50,10 @@ def test_agent_verdicts() -> None:
     assert check_agent(DOWN, PASS_STORE).verdict == "warn"
     assert check_agent(UP, FILE_STORE).verdict == "ok"
     assert check_agent(LOCKED, FILE_STORE).fix == "idx-auth unlock"
+    assert check_agent(LOCKED, FILE_STORE).verdict == "fail"
+    assert check_agent(LOCKED, PASS_STORE).verdict == "fail"
+    with_file = StoreFacts("/d/credentials.toml", True, "passphrase", entries=1)
+    assert check_agent(LOCKED, with_file).verdict == "warn"  # IDX_AUTH_PASSPHRASE_FILE
     failing = AgentFacts("/s", True, locked=False, pid=1, last_error="refresh of h failed")
     assert check_agent(failing, FILE_STORE).verdict == "warn"
     foreign = AgentFacts("/s", False, problem="the agent socket /s belongs to uid 0, not to you")
@@ -141,3 +145,11 @@ def test_uv_plaintext_store_verdicts() -> None:
     assert "idx-auth import /p/credentials.toml" in many.fix
     broken = check_uv_plaintext(UvPlaintextFacts("/p/credentials.toml", error="not valid TOML"))
     assert broken.verdict == "warn" and "uv ignores it" in broken.detail
+
+
+def test_a_keyringrc_naming_our_backend_directly_is_flagged() -> None:
+    old = check_keyring(facts(OURS, config_backend=OURS, config_file="/c/keyringrc.cfg"))
+    assert old.verdict == "warn" and "No module named 'keyring_idx'" in old.detail
+    assert old.fix.startswith("idx-auth setup keyring")
+    selector = facts(OURS, config_backend="idx_auth_keyring.Selected", config_file="/c/k.cfg")
+    assert check_keyring(selector).verdict == "ok"

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from demo.wheels import make_wheel
 from keyring_idx.resolver.build import SdistBuilder, build_system, install_wheel, unpack_sdist
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
 from keyring_idx.resolver.simple import DistFile
-from tests.e2e.dists import backend_wheel, make_sdist, make_wheel
+from tests.e2e.dists import backend_wheel, make_sdist
 
 INDEX = Index(url="https://idx.example/simple")
 BACKEND = DistFile("tinybuild-1.0-py3-none-any.whl", "https://idx.example/tinybuild.whl")

@@ -157,6 +157,19 @@ def test_no_credentials_over_plain_http_to_remote_hosts() -> None:
     assert may_send("http://[::1]/x", "http://[::1]/") is None
 
 
+def test_loopback_and_origins_read_as_the_store_reads_them() -> None:
+    # One meaning of loopback (uv's: localhost, 127.0.0.1, [::1], in any spelling) and one URL
+    # parser (store.service.origin) for a request: 127.0.0.2 once counted as loopback here.
+    assert may_send("http://127.1/x", "http://127.0.0.1/") is None
+    assert may_send("http://LOCALHOST:80/x", "http://localhost/") is None
+    assert may_send("http://127.0.0.2/x", "http://127.0.0.2/") == (
+        "not sent: plain http to a non-loopback host"
+    )
+    assert may_send("https://H.example:443/a", "https://h.example/") is None
+    assert may_send("https://h.example:8443/a", "https://h.example/") is not None
+    assert may_send("ftp://h.example/a", "https://h.example/") == "not sent: not an http(s) URL"
+
+
 def test_flat_index_is_fetched_once() -> None:
     listing = b'<a href="foo-1.0.tar.gz">a</a><a href="bar-2.0.tar.gz">b</a>'
 

@@ -259,3 +259,22 @@ def test_version_settings_and_find_links(tmp_path: Path) -> None:
     assert (pip.prerelease, pip.keyring_provider) == ("disallow", "disabled")
     with pytest.raises(ConfigError, match="exclude-newer"):
         build_settings(CliOptions(exclude_newer="last week"), {}, [])
+
+
+def test_a_bad_setting_names_where_it_came_from() -> None:
+    layer = Layer("/p/uv.toml", {"prerelease": "sometimes"})
+    with pytest.raises(ConfigError, match=r"prerelease 'sometimes' from /p/uv\.toml"):
+        build_settings(CliOptions(), {}, [layer])
+    with pytest.raises(ConfigError, match="keyring-provider 'import' from UV_KEYRING_PROVIDER"):
+        build_settings(CliOptions(), {"UV_KEYRING_PROVIDER": "import"}, [])
+
+
+def test_the_default_index_of_an_explicit_default() -> None:
+    private = Layer(
+        "pyproject.toml",
+        {"index": [{"name": "p", "url": "https://p/simple", "default": True, "explicit": True}]},
+    )
+    settings = build_settings(CliOptions(), {}, [private], mode="project")
+    assert settings.search_order() == ()
+    assert settings.default_index().url == "https://p/simple"
+    assert build_settings(CliOptions(), {}, []).default_index().url == PYPI_URL

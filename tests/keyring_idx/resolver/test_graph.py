@@ -146,3 +146,20 @@ def test_fallback_finds_what_the_search_order_does_not() -> None:
     graph = resolve_graph(["top"], settings, TARGET, fake, fake.metadata, fallback=lambda name: [X])
     hidden = next(p for p in graph.pins if p.name == "hidden")
     assert hidden.index is X and hidden.fallback
+
+
+def test_requires_python_from_metadata_rejects_a_candidate() -> None:
+    fake = Fake({"b": {"top": {"1.0": []}, "dep": {"1.0": [], "2.0": []}}})
+
+    def meta(index: Index, file: DistFile) -> CoreMetadata:
+        m = fake.metadata(index, file)
+        too_new = m.name == "dep" and str(m.version) == "2.0"
+        requires = ("dep",) if m.name == "top" else ()
+        return CoreMetadata(
+            m.name, m.version, requires, ">=3.99" if too_new else None, (), "pep658"
+        )
+
+    graph = resolve_graph(["top"], Settings(indexes=(B,)), TARGET, fake, meta, workers=1)
+    assert picks(graph) == {"top": ("1.0", "b"), "dep": ("1.0", "b")}
+    graph = resolve_graph(["dep==2.0"], Settings(indexes=(B,)), TARGET, fake, meta, workers=1)
+    assert "Requires-Python >=3.99 (target 3.12)" in graph.failures[0].reason

@@ -8,6 +8,7 @@ import re
 import httpx
 import pytest
 
+from demo.wheels import make_wheel
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
@@ -20,7 +21,7 @@ from keyring_idx.resolver.metadata import (
 )
 from keyring_idx.resolver.simple import DistFile, parse_html, parse_json
 from store.http import NetworkSettings
-from tests.e2e.dists import make_sdist, make_wheel
+from tests.e2e.dists import make_sdist
 
 INDEX = Index(url="https://idx.example/simple", name="idx")
 
@@ -158,3 +159,35 @@ def test_sdists_static_dynamic_and_no_build() -> None:
     assert source(server).get(INDEX, sf).requires_dist == ("six",)
     with pytest.raises(MetadataError, match="--no-build"):
         source(server, no_build=True).get(INDEX, df)
+
+
+def test_files_get_the_index_credential_on_its_origin_only() -> None:
+    data = make_wheel("a", "1.0")
+    seen: dict[str, str | None] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen[str(request.url)] = request.headers.get("authorization")
+        return httpx.Response(200, content=data)
+
+    index = Index(url="https://user:tok3n@idx.example/simple", name="idx")
+    client = IndexClient(NetworkSettings(), env={}, transport=httpx.MockTransport(handler))
+    source = MetadataSource(client)
+    same = DistFile("a-1.0-py3-none-any.whl", "https://idx.example/f/a-1.0-py3-none-any.whl")
+    other = DistFile("a-1.0-py3-none-any.whl", "https://cdn.example/f/a-1.0-py3-none-any.whl")
+    source.get(index, same)
+    source.get(index, other)
+    assert seen[same.url] is not None and seen[same.url].startswith("Basic ")  # type: ignore[union-attr]
+    assert seen[other.url] is None
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"\x1f\x8b\x08\x00garbage-after-a-gzip-header", b"PK\x03\x04" + b"\x00" * 40]
+)
+def test_hostile_archives_are_one_clear_error(body: bytes) -> None:
+    sdist = DistFile("s-1.0.tar.gz", "https://idx.example/files/s-1.0.tar.gz", sha(body))
+    zsdist = DistFile("s-1.0.zip", "https://idx.example/files/s-1.0.zip", sha(body))
+    wheel = wheel_file(body)
+    server = Server({sdist.url: body, zsdist.url: body, wheel.url: body}, ranges=False)
+    for f in (sdist, zsdist, wheel):
+        with pytest.raises(MetadataError):
+            source(server).get(INDEX, f)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from store.agent import client
 from store.dirs import resolve_dirs
 from tests.store.agent.agentproc import ROOT
@@ -33,3 +35,21 @@ def test_socket_path_follows_store_dirs(tmp_path: Path) -> None:
     ]
     for env in envs:
         assert client.socket_path(env) == str(resolve_dirs(env).socket)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"IDX_AUTH_DATA_DIR": "/srv/idx/data/", "HOME": "/home/u"},
+        {"XDG_DATA_HOME": "/x/share", "HOME": "/home/u"},
+        {"XDG_DATA_HOME": "  ", "HOME": "/home/u"},
+        {"HOME": "/home/u"},
+    ],
+)
+def test_the_transport_names_the_store_the_dirs_rule_names(env: dict[str, str]) -> None:
+    # The launcher and the CLI's quick path name their store with os.path alone; an agent
+    # compares it with its own, so both rules must agree.
+    from store.agent import transport
+    from store.dirs import resolve_dirs
+
+    assert transport.store_file(env) == str(resolve_dirs(env).store_file)

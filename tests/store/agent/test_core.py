@@ -102,6 +102,8 @@ def test_login_logout_list() -> None:
         "failures": 0,
         "next_refresh": None,
         "last_attempt": None,
+        "kind": "index",
+        "has_secret": True,
     } in listed
     assert all("secret" not in e for e in listed)
     assert core.handle(p.Logout("https://n/", "carol"), 1.0).ok

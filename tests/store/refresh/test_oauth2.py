@@ -166,6 +166,24 @@ def test_bad_settings(settings: dict[str, str], secret: str | None, message: str
     assert "pw@" not in str(info.value)
 
 
+@pytest.mark.parametrize("host", ["127.1", "[::1]", "LOCALHOST"])
+def test_plain_http_is_for_the_loopback_hosts_uv_allows(host: str) -> None:
+    # One meaning of loopback (store.service.is_loopback_host): 127.1 once failed here while a
+    # service URL accepted it; 127.0.0.2 fails in both.
+    ok = ProviderSpec.build(
+        "oauth2", {"token-url": f"http://{host}:9/token", "client-id": "c"}, {"client-secret": "s"}
+    )
+    with pytest.raises(TokenFetchError, match="cannot reach the token endpoint"):
+        fetch_token(ok, FetchContext(now=T0))
+    other = ProviderSpec.build(
+        "oauth2",
+        {"token-url": "http://127.0.0.2:9/token", "client-id": "c"},
+        {"client-secret": "s"},
+    )
+    with pytest.raises(ProviderConfigError, match="plain http"):
+        fetch_token(other, FetchContext(now=T0))
+
+
 def test_https_token_endpoint_with_company_ca_and_client_certificate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,6 +22,21 @@ def test_every_name_has_a_provider() -> None:
         assert get_provider(name).name == name
 
 
+def test_one_list_of_providers_names_every_provider_module() -> None:
+    # The CLI's --provider choices are this list too (keyring_idx.cli.refresh).
+    from pathlib import Path
+
+    import store.refresh.providers as package
+
+    here = Path(package.__file__).parent
+    providers = {
+        p.stem
+        for p in here.glob("*.py")
+        if any(line.startswith("PROVIDER") for line in p.read_text().splitlines())
+    } - {"__init__"}
+    assert providers == set(PROVIDER_NAMES)
+
+
 def test_unknown_provider() -> None:
     with pytest.raises(UnknownProviderError, match="unknown token provider 'ldap'; choose one"):
         get_provider("ldap")

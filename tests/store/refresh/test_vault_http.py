@@ -244,3 +244,61 @@ def test_session_margin_scales_with_short_tokens() -> None:
     assert not long.usable(T0 + timedelta(minutes=59, seconds=56))
     assert long.renewal_due(T0 + timedelta(minutes=40))
     assert not long.renewal_due(T0 + timedelta(minutes=39))
+
+
+def test_the_engine_is_asked_again_after_a_failed_read(tmp_path: Path) -> None:
+    token_file = tmp_path / "t"
+    token_file.write_text("s.t")
+    version = ["1"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("lookup-self"):
+            return httpx.Response(200, json={"data": {"ttl": 0}})
+        if "/sys/internal/ui/mounts/" in path:
+            options = {"version": version[0]}
+            return httpx.Response(
+                200, json={"data": {"path": "kv/", "type": "kv", "options": options}}
+            )
+        if version[0] == "1" and path == "/v1/kv/a":
+            return httpx.Response(200, json={"data": {"password": "v1"}})
+        if version[0] == "2" and path == "/v1/kv/data/a":
+            return httpx.Response(200, json={"data": {"data": {"password": "v2"}}})
+        return httpx.Response(404, json={"errors": []})
+
+    seen: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return handler(request)
+
+    http = httpx.Client(transport=httpx.MockTransport(record))
+    spec = ProviderSpec.build(
+        "vault", {"addr": "https://v.example", "path": "kv/a", "token-file": str(token_file)}
+    )
+    ctx = FetchContext(now=T0, http_client=http)
+    assert fetch_token(spec, ctx).secret == "v1"
+    assert fetch_token(spec, ctx).secret == "v1"
+    assert sum("/mounts/" in p for p in seen) == 1  # remembered
+    version[0] = "2"  # the mount was upgraded to KV v2
+    with pytest.raises(TokenFetchError, match="no secret at kv/a"):
+        fetch_token(spec, ctx)
+    assert fetch_token(spec, ctx).secret == "v2"
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"), [("", "is empty"), ("a.b.c\nextra", "does not hold a JWT")]
+)
+def test_a_jwt_variable_must_hold_one_jwt(
+    value: str, wanted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_JWT", value)
+    http, seen = client(lambda request: login_answer())
+    spec = ProviderSpec.build(
+        "vault",
+        {"addr": "https://v.example", "path": "secret/a", "auth": "jwt", "role": "ci",
+         "jwt-env": "MY_JWT"},
+    )  # fmt: skip
+    with pytest.raises(TokenFetchError, match=wanted):
+        fetch_token(spec, FetchContext(now=T0, http_client=http))
+    assert seen == []  # nothing was sent

@@ -1,0 +1,1 @@
+"""How other clients (keyring users, poetry, pdm, hatch, twine) are connected to the store."""
