@@ -35,12 +35,14 @@ dist: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m demo
 
-# Each prints us against the peer, measured in one run; resolve needs nginx (apt-get install nginx).
+# Each prints us against the peer, measured in one run; resolve and resolve_graph need nginx
+# (apt-get install nginx).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.store
 	$(BIN)/python -m benchmarks.keyring_get
 	$(BIN)/python -m benchmarks.agent_load
 	$(BIN)/python -m benchmarks.resolve
+	$(BIN)/python -m benchmarks.resolve_graph
 	$(BIN)/python -m benchmarks.native
 
 clean:

@@ -133,6 +133,11 @@ def test_exit_status_and_missing_commands(env: dict[str, str], tmp_path: Path) -
     assert r.returncode == -signal.SIGTERM
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_the_command_replaces_idx_auth(index: Index, env: dict[str, str], tmp_path: Path) -> None:
     """Same pid, the command's argv without the secret, the secret in its environment only;
     a signal sent to that pid reaches the command."""
@@ -144,6 +149,9 @@ def test_the_command_replaces_idx_auth(index: Index, env: dict[str, str], tmp_pa
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # A suite started as a background job can inherit SIGINT ignored or blocked, and exec
+        # keeps both (as `idx-auth run` must: it passes dispositions through untouched).
+        preexec_fn=_default_sigint,
     )
     try:
         cmdline = Path(f"/proc/{proc.pid}/cmdline")
