@@ -73,15 +73,20 @@ def uv_compile(
         cwd=project,
         timeout=120,
     )
+    return Outcome(proc.returncode, annotated_picks(proc.stdout), proc.stdout, proc.stderr)
+
+
+def annotated_picks(stdout: str) -> Picks:
+    """Name -> (version, index) from ``uv pip compile --emit-index-annotation`` output."""
     picks: Picks = {}
     current: tuple[str, str] | None = None
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         if "==" in line and not line.startswith(" "):
             name, version = line.split(";")[0].strip().split("==")
             current = (name.strip(), version.strip())
         elif line.strip().startswith("# from ") and current is not None:
             picks[current[0]] = (current[1], line.strip()[len("# from ") :].rstrip("/"))
-    return Outcome(proc.returncode, picks, proc.stdout, proc.stderr)
+    return picks
 
 
 def ours(project: Path, env: dict[str, str], requirements: list[str], *args: str) -> Outcome:

@@ -7,7 +7,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from tests.e2e.differential import UV, Outcome, Picks, ours
+from tests.e2e.differential import UV, Outcome, Picks, annotated_picks, ours
 
 
 def uv_graph(
@@ -24,15 +24,7 @@ def uv_graph(
         cwd=project,
         timeout=180,
     )
-    picks: Picks = {}
-    current: tuple[str, str] | None = None
-    for line in proc.stdout.splitlines():
-        if "==" in line and not line.startswith(" "):
-            name, version = line.split(";")[0].strip().split("==")
-            current = (name.strip(), version.strip())
-        elif line.strip().startswith("# from ") and current is not None:
-            picks[current[0]] = (current[1], line.strip()[len("# from ") :].rstrip("/"))
-    return Outcome(proc.returncode, picks, proc.stdout, proc.stderr)
+    return Outcome(proc.returncode, annotated_picks(proc.stdout), proc.stdout, proc.stderr)
 
 
 def uv_lock(project: Path, env: dict[str, str]) -> Outcome:
