@@ -35,8 +35,6 @@ def register(sub: Sub) -> None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     with importing():
-        import httpcore  # noqa: F401  (see cli.resolve)
-
         from keyring_idx.resolver.audit_run import audit
         from keyring_idx.resolver.client import IndexClient
         from keyring_idx.resolver.config import CliOptions, build_settings
@@ -45,7 +43,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from keyring_idx.resolver.errors import ResolverError
         from keyring_idx.resolver.select import make_target
         from keyring_idx.resolver.store_source import StoreSource
-        from store.http import NetworkSettings
+        from store.network import NetworkSettings
 
     env = dict(os.environ)
     project_dir = Path(args.project or ".").resolve()

@@ -91,10 +91,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     with importing():
-        # httpx imports its transport on the first client, from a worker thread, outside this
-        # block; httpcore is a hard dependency of httpx.
-        import httpcore  # noqa: F401
-
         from keyring_idx.cli.resolve_run import run
 
     return run(args)

@@ -26,7 +26,7 @@ from keyring_idx.resolver.selection import Selection
 from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
 from keyring_idx.resolver.uv_store import UvPlaintextStore
-from store.http import NetworkSettings
+from store.network import NetworkSettings
 
 
 def run(args: argparse.Namespace, store: CredentialSource | None = None) -> int:

@@ -26,8 +26,8 @@ from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.credentials import Netrc, read_netrc
 from keyring_idx.resolver.errors import ConfigError
 from keyring_idx.resolver.store_source import StoreSource
-from store.http import NetworkSettings
 from store.model import Entry
+from store.network import NetworkSettings
 
 
 def diagnose(

@@ -1,23 +1,28 @@
 """Fetching project pages over HTTP with uv's credential flow.
 
-One ``httpx.Client`` (one connection pool) per origin, made by :func:`store.http.make_client`.
-Redirects are followed here, hop by hop, so credentials go only to the index's own origin and
-never over plain http to a host other than loopback.
+Requests go through a :class:`~keyring_idx.resolver.connections.Transport` (pooled keep-alive
+connections per origin). Redirects are followed here, hop by hop, so credentials go only to the
+index's own origin and never over plain http to a host other than loopback.
 """
 
 from __future__ import annotations
 
-import ssl
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
 from packaging.utils import NormalizedName
 
 from keyring_idx.resolver.config import Index, strip_userinfo
+from keyring_idx.resolver.connections import (
+    MAX_BODY,
+    MAX_DOWNLOAD,
+    Connections,
+    Reply,
+    Transport,
+)
 from keyring_idx.resolver.credentials import (
     CredentialKind,
     CredentialSource,
@@ -29,7 +34,7 @@ from keyring_idx.resolver.credentials import (
 from keyring_idx.resolver.errors import IndexRequestError, MissingCredentialsError
 from keyring_idx.resolver.simple import ACCEPT, DistFile, parse_html, parse_page
 from store import service
-from store.http import NetworkSettings, make_client, ssl_context
+from store.network import NetworkSettings
 
 MAX_REDIRECTS = 10
 _RETRY_STATUSES = frozenset({401, 403, 404})
@@ -84,46 +89,6 @@ def may_send(url: str, index_url: str) -> str | None:
     return None
 
 
-@dataclass
-class _Pools:
-    """Lazily made clients, one per origin, shared by all threads."""
-
-    network: NetworkSettings
-    insecure_hosts: frozenset[str]
-    clients: dict[Origin, httpx.Client] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    context: ssl.SSLContext | None = None
-    transport: httpx.BaseTransport | None = None  # a test seam (httpx.MockTransport)
-
-    def get(self, url: str) -> httpx.Client:
-        key = origin(url)
-        if key is None:
-            raise IndexRequestError(f"{url} is not an http(s) URL; check the index URL")
-        with self.lock:
-            client = self.clients.get(key)
-            if client is None:
-                insecure = key[1] in self.insecure_hosts or f"{key[1]}:{key[2]}" in (
-                    self.insecure_hosts
-                )
-                if key[0] == "https" and not insecure and self.context is None:
-                    self.context = ssl_context(self.network)
-                client = make_client(
-                    self.network,
-                    insecure=insecure,
-                    tls=key[0] == "https" and self.transport is None,
-                    context=self.context,
-                    transport=self.transport,
-                )
-                self.clients[key] = client
-            return client
-
-    def close(self) -> None:
-        with self.lock:
-            for client in self.clients.values():
-                client.close()
-            self.clients.clear()
-
-
 class IndexClient:
     """Fetches project pages (and flat listings) and remembers what authenticated where."""
 
@@ -135,16 +100,17 @@ class IndexClient:
         store: CredentialSource | None = None,
         netrc_data: Netrc | None = None,
         insecure_hosts: tuple[str, ...] = (),
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
         uv_store: CredentialSource | None = None,
         keyring_provider: str | None = None,
     ) -> None:
         """``keyring_provider`` is uv's setting: our store is asked (through keyring) only when
         it is ``"subprocess"`` and uv knows a username or the index says ``authenticate =
         "always"``, as uv does; None asks our store whenever a search runs (``doctor``'s
-        probe of what the store holds)."""
-        self._pools = _Pools(network, frozenset(h.lower() for h in insecure_hosts))
-        self._pools.transport = transport
+        probe of what the store holds). ``transport`` replaces the network (tests)."""
+        self._transport: Transport = transport or Connections(
+            network, env, frozenset(h.lower() for h in insecure_hosts)
+        )
         self._env = env
         self._store = store
         self._netrc = netrc_data
@@ -156,7 +122,7 @@ class IndexClient:
         self._flat_locks: dict[str, threading.Lock] = {}
 
     def close(self) -> None:
-        self._pools.close()
+        self._transport.close()
 
     def __enter__(self) -> IndexClient:
         return self
@@ -176,7 +142,7 @@ class IndexClient:
         is not parsed. ``idx-auth doctor`` uses it to test a credential."""
         return self._fetch(index, strip_userinfo(index.url), lambda _ct, _body, _url: ())
 
-    def download(self, index: Index, url: str, byte_range: str | None = None) -> httpx.Response:
+    def download(self, index: Index, url: str, byte_range: str | None = None) -> Reply:
         """A file that ``index``'s page links (wheel, sdist, ``.metadata``), read whole, with
         the credential that worked for the index's pages (sent to the index's origin only).
         ``byte_range`` is a ``Range`` header value such as ``bytes=-65536``."""
@@ -188,11 +154,11 @@ class IndexClient:
             eager = eager_credential(index, self._env)
             cred = eager if eager is not None and eager.complete else None
         headers = {"Accept": "*/*"} | ({"Range": byte_range} if byte_range else {})
-        response, _, _ = self._get(url, index.url, cred, headers)
-        if response.status_code in (401, 403) and cred is None and index.authenticate == "auto":
+        response, _, _ = self._get(url, index.url, cred, headers, MAX_DOWNLOAD)
+        if response.status in (401, 403) and cred is None and index.authenticate == "auto":
             found = self._search(index, url, None, [])
             if found is not None:
-                response, _, _ = self._get(url, index.url, found, headers)
+                response, _, _ = self._get(url, index.url, found, headers, MAX_DOWNLOAD)
         return response
 
     def _flat_listing(self, index: Index) -> PageResult:
@@ -278,14 +244,14 @@ class IndexClient:
         response, final_url, why_not = self._get(url, index.url, cred)
         notes += why_not
         sent = cred
-        if response.status_code in _RETRY_STATUSES and may_retry:
-            notes.append(f"{response.status_code} without a complete credential")
+        if response.status in _RETRY_STATUSES and may_retry:
+            notes.append(f"{response.status} without a complete credential")
             found = self._search(index, url, cred.username if cred else None, notes)
             if found is not None:
                 sent = found
                 response, final_url, why_not = self._get(url, index.url, sent)
                 notes += why_not
-                notes.append(f"retried with {found.describe()}: {response.status_code}")
+                notes.append(f"retried with {found.describe()}: {response.status}")
         used: CredentialKind = "none"
         if sent is not None and may_send(url, strip_userinfo(index.url)) is None:
             used = sent.kind
@@ -296,12 +262,12 @@ class IndexClient:
         if response.is_success:
             files = parse(response.headers.get("content-type"), response.content, final_url)
         advice = None
-        if response.status_code in (401, 403) and self._provider is not None:
+        if response.status in (401, 403) and self._provider is not None:
             advice = self._advice(index, url, sent)
         return PageResult(
             index=index,
             url=url,
-            status=response.status_code,
+            status=response.status,
             files=files,
             credential=used,
             notes=tuple(notes),
@@ -351,7 +317,8 @@ class IndexClient:
         index_url: str,
         cred: RequestAuth | None,
         base_headers: Mapping[str, str] | None = None,
-    ) -> tuple[httpx.Response, str, list[str]]:
+        max_bytes: int = MAX_BODY,
+    ) -> tuple[Reply, str, list[str]]:
         refused: list[str] = []
         for _ in range(MAX_REDIRECTS + 1):
             headers = dict(base_headers or {"Accept": ACCEPT})
@@ -361,23 +328,15 @@ class IndexClient:
                     headers["Authorization"] = cred.header()
                 elif why not in refused:
                     refused.append(why)
-            try:
-                response = self._pools.get(url).get(url, headers=headers)
-            except httpx.HTTPError as exc:
-                raise IndexRequestError(
-                    f"request to {url} failed: {_describe(exc)}; check the URL, the network "
-                    "and the TLS settings (SSL_CERT_FILE, --system-certs, --allow-insecure-host)"
-                ) from None
-            if response.is_redirect and "location" in response.headers:
-                url = strip_userinfo(urljoin(url, response.headers["location"]))
-                response.close()
+            response = self._transport.get(url, headers, max_bytes=max_bytes)
+            if response.location is not None:
+                url = strip_userinfo(urljoin(url, response.location))
                 continue
-            response.read()
             return response, url, refused
         raise IndexRequestError(f"too many redirects starting at {url}; check the index URL")
 
 
-def _local_file(url: str) -> httpx.Response:
+def _local_file(url: str) -> Reply:
     """A file of a local flat index or find-links directory, as a download would answer."""
     from pathlib import Path
     from urllib.request import url2pathname
@@ -385,19 +344,11 @@ def _local_file(url: str) -> httpx.Response:
     try:
         data = Path(url2pathname(urlsplit(url).path)).read_bytes()
     except OSError:
-        return httpx.Response(404)
-    return httpx.Response(200, content=data)
+        return Reply(404, {})
+    return Reply(200, {}, data)
 
 
 def _env(index: Index) -> str:
     from keyring_idx.resolver.config import env_name
 
     return env_name(index.name or "")
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    cause = exc.__context__ or exc.__cause__
-    text = str(exc) or type(exc).__name__
-    if isinstance(cause, ssl.SSLError):
-        text = f"TLS error: {cause.reason or cause}"
-    return text

@@ -25,15 +25,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import compat32
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
 from keyring_idx.resolver.simple import DistFile
+
+if TYPE_CHECKING:
+    from keyring_idx.resolver.connections import Reply
 
 MAX_METADATA = 16 * 1024 * 1024  # a METADATA / PKG-INFO larger than this is not metadata
 TAIL = 64 * 1024  # the first range asked of a wheel: its end, where the zip directory is
@@ -189,7 +191,7 @@ class RangeReader(io.RawIOBase):
 
 
 class Downloader(Protocol):
-    def download(self, index: Index, url: str, byte_range: str | None = None) -> httpx.Response: ...
+    def download(self, index: Index, url: str, byte_range: str | None = None) -> Reply: ...
 
 
 Builder = Callable[[Index, DistFile, bytes], CoreMetadata]
@@ -197,13 +199,10 @@ Builder = Callable[[Index, DistFile, bytes], CoreMetadata]
 
 def download_file(client: Downloader, index: Index, file: DistFile) -> bytes:
     """A whole file of ``index``, its hashes checked against the page's."""
-    try:
-        response = client.download(index, file.url)
-    except httpx.HTTPError as exc:
-        raise MetadataError(f"{file.filename}: download failed ({type(exc).__name__})") from None
-    if response.status_code != 200:
+    response = client.download(index, file.url)
+    if response.status != 200:
         raise MetadataError(
-            f"{file.filename}: {index.display_url} answered {response.status_code} for the "
+            f"{file.filename}: {index.display_url} answered {response.status} for the "
             "file; check the credentials for its host"
         )
     check_hashes(response.content, file.hashes, file.filename)
@@ -244,18 +243,13 @@ class MetadataSource:
             return self._wheel(index, file)
         return self._sdist(index, file)
 
-    def _get(
-        self, index: Index, url: str, what: str, byte_range: str | None = None
-    ) -> httpx.Response:
-        try:
-            return self._client.download(index, url, byte_range)
-        except httpx.HTTPError as exc:
-            raise MetadataError(f"{what}: download failed ({type(exc).__name__})") from None
+    def _get(self, index: Index, url: str, byte_range: str | None = None) -> Reply:
+        return self._client.download(index, url, byte_range)
 
     def _pep658(self, index: Index, file: DistFile) -> CoreMetadata | None:
         what = file.filename + ".metadata"
-        response = self._get(index, file.url + ".metadata", what)
-        if response.status_code != 200:
+        response = self._get(index, file.url + ".metadata")
+        if response.status != 200:
             return None  # uv too falls back to the file itself
         check_hashes(response.content, file.core_metadata or (), what)
         return parse_core_metadata(response.content, what, "pep658")
@@ -265,14 +259,14 @@ class MetadataSource:
 
     def _wheel(self, index: Index, file: DistFile) -> CoreMetadata:
         what = file.filename
-        response = self._get(index, file.url, what, f"bytes=-{TAIL}")
-        total = _total(response) if response.status_code == 206 else None
+        response = self._get(index, file.url, f"bytes=-{TAIL}")
+        total = _total(response) if response.status == 206 else None
         try:
             if total is not None:
                 fetch = self._ranges(index, file, total)
                 with zipfile.ZipFile(RangeReader(fetch, total, response.content)) as zf:
                     return parse_core_metadata(wheel_metadata(zf, what), what, "range")
-            data = response.content if response.status_code == 200 else self._whole(index, file)
+            data = response.content if response.status == 200 else self._whole(index, file)
             check_hashes(data, file.hashes, what)
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 return parse_core_metadata(wheel_metadata(zf, what), what, "wheel")
@@ -281,11 +275,11 @@ class MetadataSource:
 
     def _ranges(self, index: Index, file: DistFile, total: int) -> Callable[[int, int], bytes]:
         def fetch(start: int, end: int) -> bytes:
-            response = self._get(index, file.url, file.filename, f"bytes={start}-{end - 1}")
-            if response.status_code != 206 or len(response.content) != end - start:
+            response = self._get(index, file.url, f"bytes={start}-{end - 1}")
+            if response.status != 206 or len(response.content) != end - start:
                 raise MetadataError(
                     f"{file.filename}: the server answered a range request with "
-                    f"{response.status_code}; cannot read the wheel's metadata"
+                    f"{response.status}; cannot read the wheel's metadata"
                 )
             return response.content
 
@@ -307,7 +301,7 @@ class MetadataSource:
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+)")
 
 
-def _total(response: httpx.Response) -> int | None:
+def _total(response: Reply) -> int | None:
     m = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
     if m is None:
         return None

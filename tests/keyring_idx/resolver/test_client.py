@@ -12,7 +12,8 @@ from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.credentials import Netrc, NetrcEntry
 from keyring_idx.resolver.errors import MissingCredentialsError
 from keyring_idx.resolver.simple import ACCEPT
-from store.http import NetworkSettings
+from store.network import NetworkSettings
+from tests.keyring_idx.resolver.handler_transport import HandlerTransport
 
 FOO = canonicalize_name("foo")
 BAR = canonicalize_name("bar")
@@ -54,7 +55,7 @@ def client(
         env=env or {},
         store=store,
         netrc_data=netrc,
-        transport=httpx.MockTransport(record),
+        transport=HandlerTransport(record),
     )
     return c, seen
 
@@ -208,7 +209,7 @@ def _uv_client(
         env=env or {},
         store=store,
         netrc_data=netrc,
-        transport=httpx.MockTransport(record),
+        transport=HandlerTransport(record),
         uv_store=uv_store,
         keyring_provider=provider,
     )

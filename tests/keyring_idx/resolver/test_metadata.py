@@ -20,8 +20,9 @@ from keyring_idx.resolver.metadata import (
     sdist_pkg_info,
 )
 from keyring_idx.resolver.simple import DistFile, parse_html, parse_json
-from store.http import NetworkSettings
+from store.network import NetworkSettings
 from tests.e2e.dists import make_sdist
+from tests.keyring_idx.resolver.handler_transport import HandlerTransport
 
 INDEX = Index(url="https://idx.example/simple", name="idx")
 
@@ -107,7 +108,7 @@ class Server:
 
 
 def source(server: Server, no_build: bool = False) -> MetadataSource:
-    client = IndexClient(NetworkSettings(), env={}, transport=httpx.MockTransport(server))
+    client = IndexClient(NetworkSettings(), env={}, transport=HandlerTransport(server))
     return MetadataSource(client, no_build=no_build)
 
 
@@ -170,7 +171,7 @@ def test_files_get_the_index_credential_on_its_origin_only() -> None:
         return httpx.Response(200, content=data)
 
     index = Index(url="https://user:tok3n@idx.example/simple", name="idx")
-    client = IndexClient(NetworkSettings(), env={}, transport=httpx.MockTransport(handler))
+    client = IndexClient(NetworkSettings(), env={}, transport=HandlerTransport(handler))
     source = MetadataSource(client)
     same = DistFile("a-1.0-py3-none-any.whl", "https://idx.example/f/a-1.0-py3-none-any.whl")
     other = DistFile("a-1.0-py3-none-any.whl", "https://cdn.example/f/a-1.0-py3-none-any.whl")
