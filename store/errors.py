@@ -6,7 +6,7 @@ is the ``idx-auth`` exit status the CLI maps the error to (see docs/store.md, "E
 
 from __future__ import annotations
 
-from store.model import Ambiguous
+from store.credential import Ambiguous
 
 
 class StoreError(Exception):

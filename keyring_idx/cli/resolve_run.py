@@ -88,8 +88,7 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         keyring_provider=settings.keyring_provider,
     ) as client:
         if not no_deps:
-            # the graph's machinery (resolvelib, metadata, builds) only when it runs
-            from keyring_idx.resolver import lock
+            # the graph's machinery (resolvelib, metadata) only when it runs
             from keyring_idx.resolver.graph_run import run_graph
 
             graph = run_graph(
@@ -108,6 +107,8 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
                     skipped=tuple(s for s in graph.skipped if s.name in keep),
                 )
             if output and not graph.failures:
+                from keyring_idx.resolver import lock
+
                 graph = dataclasses.replace(
                     graph, pins=tuple(lock.with_hashes(graph.pins, _digest(client)))
                 )
@@ -141,7 +142,7 @@ def _finish_graph(
     plan: Plan,
     uv_store: UvPlaintextStore,
 ) -> int:
-    from keyring_idx.resolver import graph_report, lock
+    from keyring_idx.resolver import graph_report
 
     if args.json:
         emit_json({**plan.header, **graph_report.to_json(graph)})
@@ -157,6 +158,8 @@ def _finish_graph(
             say(f"idx-auth: {output} not written: the graph did not resolve")
         return 1
     if output:
+        from keyring_idx.resolver import lock
+
         write_lock(Path(output), lock.dumps(graph.pins, target))
         say(f"idx-auth: wrote {output} ({len(graph.pins)} packages)")
     return 0

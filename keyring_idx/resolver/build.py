@@ -27,8 +27,8 @@ from pathlib import Path, PurePosixPath
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
 from keyring_idx.resolver.metadata import (
-    ARCHIVE_ERRORS,
     CoreMetadata,
+    archive_errors,
     parse_core_metadata,
     wheel_metadata,
 )
@@ -88,7 +88,7 @@ def unpack_sdist(data: bytes, filename: str, dest: Path) -> Path:
         else:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tf:
                 tf.extractall(dest, filter="data")
-    except ARCHIVE_ERRORS as exc:
+    except archive_errors() as exc:
         raise MetadataError(f"{filename}: cannot unpack the sdist ({type(exc).__name__})") from None
     tops = [p for p in dest.iterdir() if p.is_dir()]
     if len(tops) != 1:
@@ -114,7 +114,7 @@ def install_wheel(data: bytes, filename: str, env: Path) -> None:
                 target = env.joinpath(*parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(zf.read(info))
-    except ARCHIVE_ERRORS as exc:
+    except archive_errors() as exc:
         raise MetadataError(f"{filename}: cannot unpack ({type(exc).__name__})") from None
 
 
@@ -253,6 +253,6 @@ class SdistBuilder:
             try:
                 with zipfile.ZipFile(wheel) as zf:
                     return parse_core_metadata(wheel_metadata(zf, what), what, "built")
-            except ARCHIVE_ERRORS as exc:
+            except archive_errors() as exc:
                 raise MetadataError(f"{what}: the backend built a broken wheel ({exc})") from None
         raise MetadataError(f"{what}: the build hook gave an unexpected answer")

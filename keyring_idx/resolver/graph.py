@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -45,7 +46,7 @@ from keyring_idx.resolver.select import (
     Target,
     allowed_versions,
     candidates,
-    choose,
+    file_order,
     python_admits,
 )
 from keyring_idx.resolver.simple import DistFile
@@ -102,11 +103,19 @@ class Req:
     text: str
     # resolvelib asks for these tens of thousands of times per resolution: computed once
     key: str = field(init=False, compare=False)
-    spec: str = field(init=False, compare=False)
+    exact: bool = field(init=False, compare=False)  # an ``==``/``===`` pin without a wildcard
+    # version text -> whether the specifier admits it; resolvelib re-checks every pin against
+    # every requirement on it each round
+    admits: dict[str, bool] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _key(self.name, self.extras))
-        object.__setattr__(self, "spec", str(self.specifier))
+        object.__setattr__(
+            self,
+            "exact",
+            any(s.operator in ("==", "===") and "*" not in s.version for s in self.specifier),
+        )
+        object.__setattr__(self, "admits", {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +127,11 @@ class Cand:
     files: tuple[DistFile, ...]  # usable files of the version, best first
     credential: CredentialKind
     key: str = field(init=False, compare=False)
+    text: str = field(init=False, compare=False)  # the version as a string: a cheap dict key
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", _key(self.name, self.extras))
+        object.__setattr__(self, "text", str(self.version))
 
 
 def _key(name: NormalizedName, extras: frozenset[NormalizedName]) -> str:
@@ -158,11 +169,9 @@ def _versions(
             if version in seen:
                 continue
             seen.add(version)
-            group = by_version[version]
-            choice = choose(Requirement(f"{name}==={version}"), group, True)
-            assert choice is not None  # an exact pin of a version in the group always matches
+            group = sorted(by_version[version], key=file_order)
             yanked = all(c.file.yanked for c in group)
-            block.append((version, page.index, choice.files, yanked, page))
+            block.append((version, page.index, tuple(c.file for c in group), yanked, page))
         out += block
     if not first_match:
         out.sort(key=lambda v: v[0], reverse=True)
@@ -255,9 +264,8 @@ class Walker:
         env = dict(self.target.markers) | {"extra": ""}
         names = []
         for text in meta.requires_dist:
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
+            req = parsed(text)
+            if req is None:
                 continue  # reported when the resolver gets there
             if req.marker is None or req.marker.evaluate(env):
                 names.append(canonicalize_name(req.name))
@@ -268,7 +276,6 @@ class Provider(AbstractProvider[Req, Cand, str]):
     def __init__(self, walker: Walker) -> None:
         self.walker = walker
         self.order: dict[str, int] = {}
-        self._satisfied: dict[tuple[str, Version], bool] = {}
 
     def identify(self, requirement_or_candidate: Req | Cand) -> str:
         return requirement_or_candidate.key
@@ -281,13 +288,32 @@ class Provider(AbstractProvider[Req, Cand, str]):
         information: Mapping[str, Iterator[RequirementInformation[Req, Cand]]],
         backtrack_causes: Sequence[RequirementInformation[Req, Cand]],
     ) -> tuple[bool, bool, int, str]:
-        infos = list(information[identifier])
-        pinned = any(
-            s.operator in ("==", "===") and "*" not in s.version
-            for i in infos
-            for s in i.requirement.specifier
-        )
         causes = {c.requirement.key for c in backtrack_causes}
+        return self._preference(identifier, information, causes)
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, Cand],
+        candidates: Mapping[str, Iterator[Cand]],
+        information: Mapping[str, Iterator[RequirementInformation[Req, Cand]]],
+        backtrack_causes: Sequence[RequirementInformation[Req, Cand]],
+    ) -> list[str]:
+        """The one identifier :meth:`get_preference` ranks first: resolvelib then pins it
+        without asking for each name's preference through its own mappings, once per name per
+        round."""
+        causes = {c.requirement.key for c in backtrack_causes}
+        return [min(identifiers, key=lambda i: self._preference(i, information, causes))]
+
+    def _preference(
+        self,
+        identifier: str,
+        information: Mapping[str, Iterator[RequirementInformation[Req, Cand]]],
+        causes: set[str],
+    ) -> tuple[bool, bool, int, str]:
+        # Backtrack causes first, then exact pins, then the order names were first seen in:
+        # the requirements' order, as uv's resolver walks them.
+        pinned = any(i.requirement.exact for i in information[identifier])
         order = self.order.setdefault(identifier, len(self.order))
         return (identifier not in causes, not pinned, order, identifier)
 
@@ -308,9 +334,7 @@ class Provider(AbstractProvider[Req, Cand, str]):
         spec = SpecifierSet()
         for r in reqs:
             spec &= r.specifier
-        exact = any(
-            s.operator in ("==", "===") and "*" not in s.version for r in reqs for s in r.specifier
-        )
+        exact = any(r.exact for r in reqs)
         usable: list[tuple[Version, Index, tuple[DistFile, ...], CredentialKind]] = []
         for version, index, files, yanked, credential in offer.versions:
             if (yanked and not exact) or (version, index.url) in bad:
@@ -332,12 +356,10 @@ class Provider(AbstractProvider[Req, Cand, str]):
         return out
 
     def is_satisfied_by(self, requirement: Req, candidate: Cand) -> bool:
-        key = (requirement.spec, candidate.version)
-        found = self._satisfied.get(key)
+        found = requirement.admits.get(candidate.text)
         if found is None:
-            found = self._satisfied[key] = requirement.specifier.contains(
-                candidate.version, prereleases=True
-            )
+            found = requirement.specifier.contains(candidate.version, prereleases=True)
+            requirement.admits[candidate.text] = found
         return found
 
     def get_dependencies(self, candidate: Cand) -> list[Req]:
@@ -364,10 +386,9 @@ class Provider(AbstractProvider[Req, Cand, str]):
                 )
             )
         for text in meta.requires_dist:
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
-                raise MetadataError(f"{what}: Requires-Dist {text!r} is invalid") from None
+            req = parsed(text)
+            if req is None:
+                raise MetadataError(f"{what}: Requires-Dist {text!r} is invalid")
             if req.url:
                 raise MetadataError(
                     f"{what}: depends on a direct URL ({req.name} @ ...), which an index "
@@ -383,6 +404,16 @@ class Provider(AbstractProvider[Req, Cand, str]):
             deps.append(_req(req, text))
         self.walker.prefetch(d.name for d in deps)
         return deps
+
+
+@lru_cache(maxsize=8192)
+def parsed(text: str) -> Requirement | None:
+    """A Requires-Dist line, parsed once per run (None: invalid). Many packages depend on the
+    same few, and each line is read twice: looking ahead, then resolving. Read only."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        return None
 
 
 def _admits(requires_python: str, version: Version) -> bool:

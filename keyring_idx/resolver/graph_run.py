@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 
-from keyring_idx.resolver.build import SdistBuilder, Wheel
 from keyring_idx.resolver.client import IndexClient
 from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.errors import MetadataError
 from keyring_idx.resolver.graph import PageCache, resolve_graph
-from keyring_idx.resolver.metadata import MetadataSource, download_file
+from keyring_idx.resolver.metadata import CoreMetadata, MetadataSource, download_file
 from keyring_idx.resolver.outcome import Graph
 from keyring_idx.resolver.select import Target
 from keyring_idx.resolver.simple import DistFile
+
+if TYPE_CHECKING:
+    from keyring_idx.resolver.build import Wheel
 
 
 def run_graph(
@@ -52,7 +55,13 @@ def run_graph(
     def download(index: Index, file: DistFile) -> bytes:
         return download_file(client, index, file)
 
-    source = MetadataSource(client, build=SdistBuilder(build_env, download), no_build=no_build)
+    def build(index: Index, file: DistFile, data: bytes) -> CoreMetadata:
+        # Only a dynamic sdist gets here: the build machinery is imported for it alone.
+        from keyring_idx.resolver.build import SdistBuilder
+
+        return SdistBuilder(build_env, download)(index, file, data)
+
+    source = MetadataSource(client, build=build, no_build=no_build)
     return resolve_graph(
         requirements, settings, target, pages, source.get, workers=workers, fallback=fallback
     )

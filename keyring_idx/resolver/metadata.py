@@ -16,15 +16,13 @@ import hashlib
 import io
 import re
 import struct
-import tarfile
 import threading
-import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from email.parser import BytesParser
-from email.policy import compat32
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -35,24 +33,38 @@ from keyring_idx.resolver.errors import MetadataError
 from keyring_idx.resolver.simple import DistFile
 
 if TYPE_CHECKING:
+    import zipfile
+
     from keyring_idx.resolver.connections import Reply
 
 MAX_METADATA = 16 * 1024 * 1024  # a METADATA / PKG-INFO larger than this is not metadata
 TAIL = 64 * 1024  # the first range asked of a wheel: its end, where the zip directory is
 _NEEDED = frozenset({"requires-dist", "requires-python", "provides-extra"})
-# What a broken or hostile archive makes the stdlib readers raise (a bad gzip stream is a
-# zlib.error, a mangled zip header a struct.error or ValueError).
-ARCHIVE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
-    EOFError,
-    ValueError,
-    struct.error,
-    zlib.error,
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-)
-_WHEEL_ERRORS: tuple[type[Exception], ...] = (*ARCHIVE_ERRORS, KeyError)
+
+
+@lru_cache(maxsize=1)
+def archive_errors() -> tuple[type[Exception], ...]:
+    """What a broken or hostile archive makes the stdlib readers raise (a bad gzip stream is a
+    zlib.error, a mangled zip header a struct.error or ValueError). A function: tarfile and
+    zipfile are imported only by a run that opens an archive (PEP 658 metadata needs neither)."""
+    import tarfile
+    import zipfile
+
+    return (
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+        zlib.error,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+    )
+
+
+@lru_cache(maxsize=1)
+def wheel_errors() -> tuple[type[Exception], ...]:
+    return (*archive_errors(), KeyError)  # KeyError: a member the zip directory names is missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +81,7 @@ def parse_core_metadata(data: bytes, what: str, source: str) -> CoreMetadata:
     """METADATA / PKG-INFO bytes to a record; ``what`` names the file in errors."""
     if len(data) > MAX_METADATA:
         raise MetadataError(f"{what}: metadata larger than {MAX_METADATA} bytes")
-    msg = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+    msg = BytesParser().parsebytes(data, headersonly=True)
     name, version = msg.get("Name"), msg.get("Version")
     if not isinstance(name, str) or not isinstance(version, str):
         raise MetadataError(f"{what}: metadata without Name or Version; the file is broken")
@@ -92,7 +104,7 @@ def parse_core_metadata(data: bytes, what: str, source: str) -> CoreMetadata:
 
 def is_static(data: bytes) -> bool:
     """PKG-INFO whose dependencies can be trusted without a build (PEP 643)."""
-    msg = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
+    msg = BytesParser().parsebytes(data, headersonly=True)
     try:
         version = Version(str(msg.get("Metadata-Version", "1.0")).strip())
     except InvalidVersion:
@@ -128,6 +140,9 @@ def wheel_metadata(zf: zipfile.ZipFile, what: str) -> bytes:
 
 def sdist_pkg_info(data: bytes, filename: str) -> bytes:
     """The top-level ``PKG-INFO`` of an sdist (tar.gz or zip), read without extracting."""
+    import tarfile
+    import zipfile
+
     try:
         if filename.endswith(".zip"):
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -142,7 +157,7 @@ def sdist_pkg_info(data: bytes, filename: str) -> bytes:
                         handle = tf.extractfile(member)
                         if handle is not None:
                             return handle.read(MAX_METADATA)
-    except ARCHIVE_ERRORS as exc:
+    except archive_errors() as exc:
         raise MetadataError(f"{filename}: not a readable sdist ({type(exc).__name__})") from None
     raise MetadataError(f"{filename}: the sdist has no PKG-INFO at its top level")
 
@@ -258,6 +273,8 @@ class MetadataSource:
         return download_file(self._client, index, file)
 
     def _wheel(self, index: Index, file: DistFile) -> CoreMetadata:
+        import zipfile
+
         what = file.filename
         response = self._get(index, file.url, f"bytes=-{TAIL}")
         total = _total(response) if response.status == 206 else None
@@ -270,7 +287,7 @@ class MetadataSource:
             check_hashes(data, file.hashes, what)
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 return parse_core_metadata(wheel_metadata(zf, what), what, "wheel")
-        except _WHEEL_ERRORS as exc:
+        except wheel_errors() as exc:
             raise MetadataError(f"{what}: not a readable wheel ({type(exc).__name__})") from None
 
     def _ranges(self, index: Index, file: DistFile, total: int) -> Callable[[int, int], bytes]:
