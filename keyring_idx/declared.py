@@ -48,6 +48,8 @@ class Declared:
 
 @dataclass(frozen=True, slots=True)
 class Declarations:
+    """The indexes a project declares for idx-auth, and the file they came from."""
+
     path: Path | None  # the pyproject.toml that declares them (None: no such file)
     indexes: tuple[Declared, ...] = ()
 

@@ -22,6 +22,8 @@ SOCKET_FILE = "agent.sock"
 
 @dataclass(frozen=True, slots=True)
 class Dirs:
+    """Where the store, its key and the agent's socket live."""
+
     data: Path  # credentials.toml and its lock
     config: Path  # key file and settings
     runtime: Path  # agent.sock

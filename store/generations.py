@@ -24,6 +24,8 @@ RECORD_HEADER = "idx-auth-generation-v1"
 
 @dataclass(frozen=True, slots=True)
 class Seen:
+    """The newest generation of a store this machine has seen."""
+
     store_id: str
     generation: int
 

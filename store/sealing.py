@@ -81,6 +81,8 @@ def _who(entry: Entry) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Sealer:
+    """Seals and opens entries under one store key and header."""
+
     header: Header
     key: bytes = field(repr=False)
     _mac_key: bytes = field(init=False, repr=False, compare=False)

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from typing import NewType, TypeVar
 
 from store._whatwg import DEFAULT_PORTS, UrlSyntaxError, split_url
+from store.credential import Ambiguous
 from store.errors import InvalidServiceError
-from store.model import Ambiguous
 
 __all__ = [
     "DEFAULT_PORTS",

@@ -182,6 +182,8 @@ def store_facts(env: Mapping[str, str], now: datetime) -> tuple[StoreFacts, Docu
 
 @dataclass(frozen=True, slots=True)
 class UvSettings:
+    """uv's settings for a project, with the layers they were read from."""
+
     settings: Settings
     layers: tuple[Layer, ...]
     project: Project

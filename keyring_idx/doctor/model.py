@@ -51,6 +51,8 @@ class StoredCredential:
 
 @dataclass(frozen=True, slots=True)
 class StoreFacts:
+    """What doctor found about the credential store file."""
+
     path: str
     exists: bool
     key_source: str | None = None  # None: no header yet (nothing stored)
@@ -82,6 +84,8 @@ class UvPlaintextFacts:
 
 @dataclass(frozen=True, slots=True)
 class AgentFacts:
+    """What doctor found about the agent on its socket."""
+
     socket: str
     running: bool
     locked: bool | None = None
@@ -95,6 +99,8 @@ class AgentFacts:
 
 @dataclass(frozen=True, slots=True)
 class Backend:
+    """A keyring backend as keyring lists it."""
+
     name: str  # module.Class
     priority: float | None = None
 

@@ -27,6 +27,8 @@ KEYS = ("index-url", "extra-index-url")
 
 @dataclass(frozen=True, slots=True)
 class PipIndex:
+    """An index URL pip is configured with, and where."""
+
     url: str  # as configured, userinfo included
     origin: str  # where it was set
 

@@ -46,6 +46,8 @@ class Placed:
 
 @dataclass(frozen=True, slots=True)
 class Risk:
+    """One dependency-confusion risk and the sources lines that fix it."""
+
     package: NormalizedName
     kind: Kind
     index: str  # where it would come from

@@ -28,6 +28,8 @@ class AuditError(ResolverError):
 
 @dataclass(frozen=True, slots=True)
 class AuditResult:
+    """An audit's risks, and how much of the graph it looked at."""
+
     risks: tuple[Risk, ...]
     packages: int
     indexes: int

@@ -240,6 +240,8 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class _CliIndexes:
+    """The indexes the command line (and its variables) name, by kind."""
+
     defaults: tuple[Index, ...]  # --default-index, then --index-url (or their variables)
     indexes: tuple[Index, ...]
     extra: tuple[Index, ...]

@@ -48,6 +48,8 @@ class TransportError(IndexRequestError):
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """An HTTP answer, its body read whole and decoded."""
+
     status: int
     headers: Mapping[str, str]  # names in lower case; repeated fields joined with ", "
     content: bytes = b""
@@ -83,6 +85,8 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Proxy:
+    """An http proxy from the environment."""
+
     host: str
     port: int
     authorization: str | None  # the Proxy-Authorization value from the proxy URL's userinfo

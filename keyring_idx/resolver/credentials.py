@@ -82,12 +82,16 @@ def eager_credential(index: Index, env: Mapping[str, str]) -> RequestAuth | None
 
 @dataclass(frozen=True, slots=True)
 class NetrcEntry:
+    """One machine (or default) line of a netrc file."""
+
     login: str
     password: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Netrc:
+    """A parsed netrc file, looked up as uv does."""
+
     hosts: Mapping[str, NetrcEntry]
     default: NetrcEntry | None = None
 

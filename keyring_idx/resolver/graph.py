@@ -97,6 +97,8 @@ class PageCache:
 
 @dataclass(frozen=True, slots=True)
 class Req:
+    """A requirement as resolvelib sees it."""
+
     name: NormalizedName
     extras: frozenset[NormalizedName]
     specifier: SpecifierSet
@@ -120,6 +122,8 @@ class Req:
 
 @dataclass(frozen=True, slots=True)
 class Cand:
+    """A version of a package from one index, as resolvelib sees it."""
+
     name: NormalizedName
     version: Version
     extras: frozenset[NormalizedName]

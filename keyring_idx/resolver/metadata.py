@@ -69,6 +69,8 @@ def wheel_errors() -> tuple[type[Exception], ...]:
 
 @dataclass(frozen=True, slots=True)
 class CoreMetadata:
+    """The fields of a distribution's core metadata the resolver uses."""
+
     name: NormalizedName
     version: Version
     requires_dist: tuple[str, ...]

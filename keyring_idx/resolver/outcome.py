@@ -33,6 +33,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
+    """A requirement settled: the version, the index and the files uv would take."""
+
     requirement: str
     name: NormalizedName
     version: str
@@ -50,6 +52,8 @@ class Resolved:
 
 @dataclass(frozen=True, slots=True)
 class Unresolved:
+    """A requirement no index could satisfy, and why."""
+
     requirement: str
     name: NormalizedName | None
     reason: str
@@ -94,6 +98,8 @@ class Pin:
 
 @dataclass(frozen=True, slots=True)
 class Graph:
+    """A whole-graph resolution: the pins, or the failures."""
+
     pins: tuple[Pin, ...]
     skipped: tuple[Skipped, ...]
     failures: tuple[Unresolved, ...]

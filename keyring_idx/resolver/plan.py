@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """What one resolve run asks: settings, requirements, graph roots, model."""
+
     settings: Settings
     items: tuple[Wanted | Result, ...]  # the packages, requirements merged (--no-deps)
     requirements: tuple[str, ...]  # the requirement strings selected

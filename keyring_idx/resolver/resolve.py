@@ -44,6 +44,8 @@ class PageFetcher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
+    """An index's page for a package, or why it could not be had."""
+
     page: PageResult | None
     error: str | None = None
 

@@ -189,18 +189,10 @@ def candidates(
     usable: list[Candidate] = []
     notes: list[str] = []
     for f in files:
-        kind: Kind
-        try:
-            if f.filename.endswith(".whl"):
-                name, version, _, tags = parse_wheel_filename(f.filename)
-                kind = "wheel"
-            elif f.filename.endswith((".tar.gz", ".zip")):
-                name, version = parse_sdist_filename(f.filename)
-                kind, tags = "sdist", frozenset()
-            else:
-                continue
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        parsed = _parse_filename(f.filename)
+        if parsed is None:
             continue
+        kind, name, version, tags = parsed
         if name != project:
             continue
         if f.requires_python and not python_admits(f.requires_python, target.python_version):
@@ -214,6 +206,24 @@ def candidates(
                 continue
         usable.append(Candidate(version=version, kind=kind, file=f, tag_rank=tag_rank))
     return usable, notes
+
+
+@lru_cache(maxsize=16384)
+def _parse_filename(
+    filename: str,
+) -> tuple[Kind, NormalizedName, Version, frozenset[Tag]] | None:
+    """A distribution's kind, name, version and tags from its filename (None: not one we use).
+    Cached: each page's files are read by the per-package walk and again for the graph."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, tags = parse_wheel_filename(filename)
+            return "wheel", name, version, tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return "sdist", name, version, frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        pass
+    return None
 
 
 @lru_cache(maxsize=1024)
@@ -267,6 +277,8 @@ def _explicit_prerelease(spec: SpecifierSet) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
+    """The version uv takes and its usable files."""
+
     version: Version
     best: DistFile
     files: tuple[DistFile, ...]  # every usable file of that version, best first

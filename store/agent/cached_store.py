@@ -33,6 +33,8 @@ _RACY = 2.0  # seconds: a file this fresh may share its signature with its succe
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
+    """The store file as last read, and what was revealed from it."""
+
     signature: Signature | None  # None: the file does not exist
     raw: bytes = field(repr=False)
     doc: Document

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from store.agent import protocol as p
 from store.agent import timer
 from store.agent.store_view import Found, StoreView
+from store.credential import Ambiguous
 from store.errors import InvalidServiceError, KeyUnavailableError, NotFoundError, StoreError
 from store.listing import EntryInfo
-from store.model import Ambiguous
 from store.validation import InvalidEntryError
 
 if TYPE_CHECKING:

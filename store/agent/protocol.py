@@ -83,6 +83,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Get:
+    """A lookup of a service's credential."""
+
     service: str
     username: str | None = None
     op: Literal["get"] = "get"
@@ -106,6 +108,8 @@ class Status:
 
 @dataclass(frozen=True, slots=True)
 class Login:
+    """Store a credential through the agent."""
+
     service: str
     username: str | None
     scheme: Scheme
@@ -115,6 +119,8 @@ class Login:
 
 @dataclass(frozen=True, slots=True)
 class Logout:
+    """Remove a credential through the agent."""
+
     service: str
     username: str | None = None
     op: Literal["logout"] = "logout"
@@ -131,11 +137,15 @@ class Refresh:
 
 @dataclass(frozen=True, slots=True)
 class Lock:
+    """Forget the unlocked key."""
+
     op: Literal["lock"] = "lock"
 
 
 @dataclass(frozen=True, slots=True)
 class Unlock:
+    """Unlock a passphrase store for a while."""
+
     passphrase: str | None = field(default=None, repr=False)
     op: Literal["unlock"] = "unlock"
 

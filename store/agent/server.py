@@ -43,6 +43,8 @@ LOG_INTERVAL = 60.0
 
 @dataclass(slots=True, eq=False)
 class _Conn:
+    """One client connection of the agent's event loop."""
+
     sock: socket.socket
     deadline: float
     state: int = _READING
@@ -52,6 +54,8 @@ class _Conn:
 
 @dataclass(slots=True)
 class Stats:
+    """Counts of what the agent's server did, for status and tests."""
+
     served: int = 0
     refused: int = 0
     bad: int = 0

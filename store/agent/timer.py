@@ -14,6 +14,8 @@ DEFAULT_MAX = 7200.0
 
 @dataclass(frozen=True, slots=True)
 class UnlockTimer:
+    """When an unlocked passphrase store locks itself again."""
+
     unlocked_at: float
     last_used: float
     idle: float = DEFAULT_IDLE

@@ -31,6 +31,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What one refresh attempt did, and the state to keep."""
+
     state: RefreshState  # what to keep; its token is never None when the old one was valid
     attempted: bool  # a fetch was made
     refreshed: bool  # state.token is a token fetched just now

@@ -29,6 +29,8 @@ def is_secret_key(key: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
+    """How an entry's token is refreshed: the provider and its settings."""
+
     provider: str
     settings: Pairs = ()
     secrets: Pairs = field(default=(), repr=False)

@@ -22,6 +22,8 @@ MAX_ERROR_LENGTH = 300
 
 @dataclass(frozen=True, slots=True)
 class RefreshState:
+    """An entry's token and the refresh history that plans the next attempt."""
+
     token: Token | None = None
     failures: int = 0  # consecutive failed attempts since the last success
     last_error: str | None = None

@@ -41,6 +41,8 @@ _PATH = re.compile(r"^/(?P<format>[a-z]+)/(?P<repo>[A-Za-z0-9._-]+)(?:/.*)?$")
 
 @dataclass(frozen=True, slots=True)
 class Repository:
+    """A CodeArtifact repository, read from its endpoint URL."""
+
     domain: str
     owner: str
     region: str

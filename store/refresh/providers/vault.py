@@ -97,6 +97,8 @@ ENV_SETTINGS = {
 
 @dataclass(frozen=True, slots=True)
 class Engine:
+    """The secrets engine a Vault path is mounted on."""
+
     kind: str  # "kv1", "kv2" or "other"
     mount: str = ""  # kv2: the mount's API path, without a trailing slash
 

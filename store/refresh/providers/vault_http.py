@@ -32,6 +32,8 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """Vault's reply: the status and its JSON object."""
+
     status: int
     data: Mapping[str, Any] = field(default_factory=dict)  # the JSON object, {} if none
 
