@@ -37,10 +37,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     with importing():
         from keyring_idx.resolver.audit_run import audit
         from keyring_idx.resolver.client import IndexClient
-        from keyring_idx.resolver.config import CliOptions, build_settings
-        from keyring_idx.resolver.config_files import read_layers, read_project
+        from keyring_idx.resolver.config_files import read_project
         from keyring_idx.resolver.credentials import read_netrc
         from keyring_idx.resolver.errors import ResolverError
+        from keyring_idx.resolver.plan import lock_scope
         from keyring_idx.resolver.select import make_target
         from keyring_idx.resolver.store_source import StoreSource
         from store.network import NetworkSettings
@@ -53,7 +53,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         project = read_project(project_dir)
         if project.path is None:
             raise CliError(f"no pyproject.toml in {project_dir} or above; pass --project DIR")
-        settings = build_settings(CliOptions(), env, read_layers(project_dir, env), project.sources)
+        settings, _, requirements = lock_scope(project_dir, env, project)
         netrc_data, _ = read_netrc(env)
         with IndexClient(
             NetworkSettings.from_env(env, system_certs=settings.system_certs),
@@ -63,7 +63,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             insecure_hosts=settings.allow_insecure_host,
         ) as client:
             result = audit(
-                list(project.dependencies),
+                list(requirements),
                 settings,
                 make_target(None, None),
                 client,

@@ -19,12 +19,13 @@ from keyring_idx.resolver.select import host_target
 
 
 def check_audit(
-    client: IndexClient, settings: Settings, dependencies: Sequence[str]
+    client: IndexClient, settings: Settings, requirements: Sequence[str]
 ) -> list[Check]:
-    if not dependencies:
-        return [Check("audit", "ok", "no [project] dependencies to audit")]
+    """``requirements``: everything the project's lock resolves (all members, extras, groups)."""
+    if not requirements:
+        return [Check("audit", "ok", "no dependencies to audit")]
     try:
-        result = audit(list(dependencies), settings, host_target(), client, no_build=True)
+        result = audit(list(requirements), settings, host_target(), client, no_build=True)
     except ResolverError as exc:
         return [Check("audit", "warn", str(exc), "run `idx-auth audit` once the cause is fixed")]
     if not result.risks:

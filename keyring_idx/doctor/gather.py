@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from keyring_idx.doctor.model import AgentFacts, FileFacts, StoreFacts, UvPlaintextFacts
-from keyring_idx.resolver.config import CliOptions, Layer, Settings, build_settings
-from keyring_idx.resolver.config_files import Project, read_layers, read_project
+from keyring_idx.resolver.config import Layer, Settings
+from keyring_idx.resolver.config_files import Project, read_project
+from keyring_idx.resolver.plan import lock_scope
 from store import keys
 from store.agent import client
 from store.agent import protocol as p
@@ -187,11 +188,12 @@ class UvSettings:
     settings: Settings
     layers: tuple[Layer, ...]
     project: Project
+    roots: tuple[str, ...]  # what the project's lock resolves: the graph the audit checks
 
 
 def uv_settings(project_dir: Path, env: Mapping[str, str]) -> UvSettings:
-    """uv's settings as the resolver reads them (raises ConfigError on a broken file)."""
+    """uv's settings as ``idx-auth resolve`` reads them (raises ConfigError on a broken file):
+    see :func:`~keyring_idx.resolver.plan.lock_scope`."""
     project = read_project(project_dir)
-    layers = tuple(read_layers(project_dir, env))
-    settings = build_settings(CliOptions(), env, layers, project.sources)
-    return UvSettings(settings, layers, project)
+    settings, layers, roots = lock_scope(project_dir, env, project)
+    return UvSettings(settings, layers, project, roots)

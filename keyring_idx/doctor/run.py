@@ -146,7 +146,7 @@ def _probes(
     netrc_data: Netrc | None,
 ) -> list[Check]:
     settings = uv.settings
-    names = network.dependency_names(uv.project.dependencies)
+    names = network.dependency_names(uv.roots)
     source = StoreSource(env, opener=lambda: gather.open_vault(env))
     checks: list[Check] = []
     with IndexClient(
@@ -175,5 +175,5 @@ def _probes(
         checks.append(index_checks.check_strategy(settings.strategy))
         found, checked, pinned = network.collisions(client, settings, names)
         checks += index_checks.check_confusion(found, checked, pinned, settings.strategy)
-        checks += check_audit(client, settings, uv.project.dependencies)
+        checks += check_audit(client, settings, uv.roots)
     return checks

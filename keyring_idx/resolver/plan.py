@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from keyring_idx.resolver.config import UV_VERSION, CliOptions, Settings, build_settings
+from keyring_idx.resolver.config import UV_VERSION, CliOptions, Layer, Settings, build_settings
 from keyring_idx.resolver.config_files import (
+    Project,
     Workspace,
     read_layers,
     read_member,
@@ -71,16 +72,7 @@ def plan_run(
 ) -> Plan:
     workspace = None if pip else read_workspace(project_dir)
     if workspace is not None:
-        layers = read_layers(project_dir, env, workspace)
-        settings = build_settings(
-            cli,
-            env,
-            layers,
-            workspace.sources(),
-            mode="project",
-            project_indexes=workspace.pin_indexes,
-            base_dir=str(workspace.root),
-        )
+        settings = lock_settings(workspace, read_layers(project_dir, env, workspace), env, cli)
         if requirements:
             # with the project's settings and sources, without the rest of its lock
             wanted, picked = requirements, ["the requirements given, with the project's settings"]
@@ -126,6 +118,42 @@ def plan_run(
     }
     roots = graph_roots(everything, settings.constraints, settings.overrides)
     return Plan(settings, items, tuple(wanted), tuple(roots), where, header)
+
+
+def lock_settings(
+    workspace: Workspace, layers: Sequence[Layer], env: Mapping[str, str], cli: CliOptions
+) -> Settings:
+    """The settings ``uv lock`` resolves ``workspace`` with: the root's ``layers``
+    (:func:`read_layers` with the workspace) and sources, the project model's index order, pins
+    only to indexes the pyproject files declare."""
+    return build_settings(
+        cli,
+        env,
+        layers,
+        workspace.sources(),
+        mode="project",
+        project_indexes=workspace.pin_indexes,
+        base_dir=str(workspace.root),
+    )
+
+
+def lock_scope(
+    project_dir: Path, env: Mapping[str, str], project: Project
+) -> tuple[Settings, tuple[Layer, ...], tuple[str, ...]]:
+    """What ``idx-auth audit`` and ``doctor`` check for the project at ``project_dir``, as
+    ``idx-auth resolve`` would resolve it: in a workspace, ``uv lock``'s settings and every
+    requirement of the lock (all members, extras and groups); else (a pyproject.toml without
+    ``[project]``) the pip model's settings and ``project``'s dependencies. Also the layers
+    the settings came from."""
+    workspace = read_workspace(project_dir)
+    if workspace is None:
+        layers = tuple(read_layers(project_dir, env))
+        settings = build_settings(CliOptions(), env, layers, project.sources)
+        return settings, layers, project.dependencies
+    layers = tuple(read_layers(project_dir, env, workspace))
+    settings = lock_settings(workspace, layers, env, CliOptions())
+    roots = graph_roots(universe(workspace), settings.constraints, settings.overrides)
+    return settings, layers, tuple(roots)
 
 
 def graph_roots(

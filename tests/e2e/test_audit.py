@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.differential import IDX_AUTH, isolated_env
-from tests.e2e.graph_diff import uv_graph
+from tests.e2e.graph_diff import uv_graph, uv_lock
 from tests.e2e.index_server import IndexServer, IndexSpec, Release, serve
 
 pytestmark = pytest.mark.timeout(240)
@@ -209,6 +209,51 @@ def test_a_safe_project_has_no_risk(project: Path, env: dict[str, str]) -> None:
         )
         assert proc.returncode == 0
         assert "no dependency-confusion risk in 4 packages over 2 indexes" in proc.stderr
+
+
+def test_a_workspace_member_is_audited_with_the_roots_indexes_and_pins(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    # uv lock reads [tool.uv] and tool.uv.sources from the workspace root, not the member
+    specs = [
+        IndexSpec("corp", {"corp-lib": [R("1.0")]}),
+        IndexSpec("pub", {"corp-lib": [R("9.0")], "six": [R("1.17")]}),
+    ]
+    root = tmp_path / "ws"
+    member = root / "app"
+    member.mkdir(parents=True)
+    with serve(specs) as s:
+        (root / "pyproject.toml").write_text(
+            '[project]\nname = "ws"\nversion = "0.1"\nrequires-python = ">=3.11"\n'
+            'dependencies = []\n\n[tool.uv.workspace]\nmembers = ["app"]\n\n'
+            + indexes(s)
+            + '[tool.uv.sources]\ncorp-lib = { index = "corp" }\n'
+        )
+        write(member, ["corp-lib", "six"], "")
+        uv = uv_lock(root, env)  # the lock of the whole workspace, at its root
+        assert uv.code == 0, uv.stderr
+        assert uv.picks["corp-lib"] == ("1.0", s.url("corp"))
+        code, doc, err = audit(member, env)
+        assert (code, doc) == (0, {"risks": []}), err
+
+
+def test_dependency_groups_are_audited_as_uv_lock_resolves_them(
+    project: Path, env: dict[str, str]
+) -> None:
+    specs = [IndexSpec("corp", {"internal": [R("1.0")]}), IndexSpec("pub", {"six": [R("1.0")]})]
+    with serve(specs) as s:
+        write(
+            project,
+            ["six"],
+            indexes(s, explicit=False) + '[dependency-groups]\ndev = ["internal"]\n',
+        )
+        uv = uv_lock(project, env)
+        assert uv.code == 0, uv.stderr
+        assert uv.picks["internal"] == ("1.0", s.url("corp"))  # in the lock, from the first index
+        code, doc, err = audit(project, env)
+        assert code == 1, err
+        (risk,) = doc["risks"]
+        assert (risk["package"], risk["kind"]) == ("internal", "claimable")
 
 
 def test_an_index_that_cannot_be_asked_is_an_error(project: Path, env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ import pytest
 from store.dirs import resolve_dirs
 from store.vault import Vault
 from tests.e2e.differential import BIN, IDX_AUTH, isolated_env, uv_compile
+from tests.e2e.graph_diff import uv_lock
 from tests.e2e.index_server import IndexServer, IndexSpec, Release, serve
 
 pytestmark = pytest.mark.timeout(180)
@@ -103,4 +104,35 @@ def test_doctor_agrees_with_uv(
         assert uv.picks["internal-lib"] == ("1.0", server.url("private"))
     else:
         assert code == 1 and failing is not None and verdicts[failing] == "fail", verdicts
+        assert uv.code != 0, uv.stdout
+
+
+@pytest.mark.parametrize("username", ["aws", ""], ids=["env-username", "no-username"])
+def test_a_workspace_member_is_checked_with_the_roots_indexes(
+    tmp_path: Path, server: IndexServer, username: str
+) -> None:
+    # uv lock takes [[tool.uv.index]] from the workspace root: so must doctor, run in a member
+    root, full = setup(tmp_path, server, "", UV_INDEX_PRIVATE_USERNAME=username)
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(
+        text.replace(
+            'dependencies = ["internal-lib"]',
+            'dependencies = []\n\n[tool.uv.workspace]\nmembers = ["member"]',
+        )
+    )
+    member = root / "member"
+    member.mkdir()
+    (member / "pyproject.toml").write_text(
+        '[project]\nname = "member"\nversion = "0"\ndependencies = ["internal-lib"]\n\n'
+        # a [tool.uv] table of its own, which uv does not take settings from
+        '[tool.uv.sources]\ninternal-lib = { index = "private" }\n'
+    )
+    code, verdicts = doctor(member, full)
+    uv = uv_lock(root, full)
+    if username:
+        assert code == 0, verdicts
+        assert uv.code == 0, uv.stderr
+        assert uv.picks["internal-lib"] == ("1.0", server.url("private"))
+    else:
+        assert code == 1 and verdicts["username[private]"] == "fail", verdicts
         assert uv.code != 0, uv.stdout
