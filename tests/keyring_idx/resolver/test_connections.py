@@ -36,37 +36,49 @@ class Seen:
     headers: list[dict[str, str]] = field(default_factory=list)
     peers: list[int] = field(default_factory=list)  # client ports: one per connection used
 
+    def record(self, handler: BaseHTTPRequestHandler) -> None:
+        self.lines.append(handler.requestline)
+        self.headers.append({k.lower(): v for k, v in handler.headers.items()})
+        self.peers.append(handler.client_address[1])
+
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
+
+
+class Quiet(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def running(
+    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """``handler`` served on a free 127.0.0.1 port; the base URL. Stopped on the way out."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @contextmanager
 def server(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, Seen]]:
     seen = Seen()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(Quiet):
         def do_GET(self) -> None:
-            seen.lines.append(self.requestline)
-            seen.headers.append({k.lower(): v for k, v in self.headers.items()})
-            seen.peers.append(self.client_address[1])
+            seen.record(self)
             answer(self)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    scheme = "https" if tls else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{httpd.server_address[1]}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with running(Handler, tls) as url:
+        yield url, seen
 
 
 def send(handler: BaseHTTPRequestHandler, body: bytes, status: int = 200, **headers: str) -> None:
@@ -249,17 +261,13 @@ def proxy_server() -> Iterator[tuple[str, Seen]]:
     a tunnel to the named 127.0.0.1 port."""
     seen = Seen()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(Quiet):
         def do_GET(self) -> None:
-            seen.lines.append(self.requestline)
-            seen.headers.append({k.lower(): v for k, v in self.headers.items()})
+            seen.record(self)
             send(self, b"via proxy: " + self.path.encode())
 
         def do_CONNECT(self) -> None:
-            seen.lines.append(self.requestline)
-            seen.headers.append({k.lower(): v for k, v in self.headers.items()})
+            seen.record(self)
             port = self.path.rpartition(":")[2]
             upstream = socket.create_connection(("127.0.0.1", int(port)))
             self.send_response(200)
@@ -267,16 +275,8 @@ def proxy_server() -> Iterator[tuple[str, Seen]]:
             relay(self.connection, upstream)
             self.close_connection = True
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with running(Handler) as url:
+        yield url, seen
 
 
 def relay(a: socket.socket, b: socket.socket) -> None:
