@@ -121,27 +121,7 @@ def keyring_facts(env: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT) -
             command=command,
             error="it is not a Python script with a shebang, so its interpreter is unknown",
         )
-    python = argv[0]
-    script_dir = str(Path(command).parent)
-    no_env, no_user_site = _interpreter_flags(argv)
-    flags = ["1" if no_env else "0", "1" if no_user_site else "0"]
-    try:
-        result = subprocess.run(
-            [*argv, "-I", "-c", PROBE, script_dir, *flags],
-            env=dict(env),
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return KeyringFacts(command=command, python=python, timed_out=True)
-    except OSError as exc:
-        return KeyringFacts(
-            command=command, python=python, error=f"cannot run {python}: {exc.strerror}"
-        )
-    return _parse(command, python, result.stdout, result.stderr, result.returncode)
+    return ask_python(argv, command, env, timeout=timeout)
 
 
 def _parse(command: str, python: str, stdout: str, stderr: str, code: int) -> KeyringFacts:
