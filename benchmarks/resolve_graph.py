@@ -7,7 +7,7 @@ Cold caches every run (a fresh uv cache directory, ``pip --no-cache-dir``; we ke
 the three tools interleaved round by round; prints median wall times, the ratios, our peak
 memory (max RSS of the ``idx-auth`` process), and whether we and uv chose the same versions.
 
-    python -m benchmarks.resolve_graph [--rounds 3]
+    python -m benchmarks.resolve_graph [--rounds 5]
 
 Needs nginx (Debian: ``apt-get install nginx``).
 """
@@ -109,7 +109,7 @@ def timed(argv: list[str], env: dict[str, str], stdin: str | None = None) -> tup
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     uv = find_uv()
     graph, tops = generate()
