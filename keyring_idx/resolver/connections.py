@@ -206,10 +206,7 @@ class Connections:
                 if reused and isinstance(exc, _STALE):
                     conn, reused = self._connect(where), False
                     continue
-                raise TransportError(
-                    f"request to {url} failed: {describe(exc)}; check the URL, the network and "
-                    "the TLS settings (SSL_CERT_FILE, --system-certs, --allow-insecure-host)"
-                ) from None
+                raise TransportError(_failed(url, where, exc)) from None
             except TransportError:
                 conn.close()
                 raise
@@ -323,6 +320,19 @@ def _decompress(body: bytes, encoding: str, max_bytes: int, url: str) -> bytes:
             raise TransportError(_too_large(url, max_bytes))
         return data
     raise TransportError(f"{url}: the {encoding} body is corrupt")
+
+
+def _failed(url: str, where: Target, exc: BaseException) -> str:
+    if where.proxy is not None:
+        return (
+            f"request to {url} through the proxy {where.proxy.host}:{where.proxy.port} failed: "
+            f"{describe(exc)}; check the proxy settings (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, "
+            "NO_PROXY) and the TLS settings (SSL_CERT_FILE, --system-certs, --allow-insecure-host)"
+        )
+    return (
+        f"request to {url} failed: {describe(exc)}; check the URL, the network and the TLS "
+        "settings (SSL_CERT_FILE, --system-certs, --allow-insecure-host)"
+    )
 
 
 def _too_large(url: str, max_bytes: int) -> str:

@@ -302,6 +302,18 @@ def test_plain_http_goes_to_the_proxy_whole_with_its_credentials() -> None:
     assert seen.headers[0]["proxy-authorization"] == "Basic " + base64.b64encode(b"me:pw").decode()
 
 
+def test_a_proxy_that_cannot_be_reached_is_named_in_the_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"HTTPS_PROXY": f"http://me:pw@127.0.0.1:{port}"}
+    with pytest.raises(TransportError) as info:
+        conns(env).get("https://idx.example/simple/", {})
+    message = str(info.value)
+    assert f"through the proxy 127.0.0.1:{port} failed: connection refused" in message
+    assert "HTTPS_PROXY" in message and "pw" not in message
+
+
 def test_no_proxy_hosts_are_reached_directly() -> None:
     with proxy_server() as (proxy, proxy_seen), server(lambda h: send(h, b"direct")) as (url, _):
         env = {"HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1"}
