@@ -20,7 +20,7 @@ import socket
 import threading
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
@@ -172,22 +172,25 @@ def _bypassed(host_port: str, proxies: Mapping[str, str]) -> bool:
     return bool(bypass(host_port, {"no": no}))
 
 
-@dataclass
 class Connections:
     """One pool of idle keep-alive connections per origin (and proxy), shared by threads."""
 
-    network: NetworkSettings
-    env: Mapping[str, str]
-    insecure_hosts: frozenset[str] = frozenset()
-    timeout: float = DEFAULT_TIMEOUT
-    _idle: dict[Target, list[http.client.HTTPConnection]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _contexts: dict[bool, ssl.SSLContext] = field(default_factory=dict)
-    _proxies: dict[str, str] | None = None
+    def __init__(
+        self,
+        network: NetworkSettings,
+        env: Mapping[str, str],
+        insecure_hosts: frozenset[str] = frozenset(),
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.network = network
+        self.insecure_hosts = insecure_hosts
+        self.timeout = timeout
+        self._proxies = proxies_from(env)
+        self._idle: dict[Target, list[http.client.HTTPConnection]] = {}
+        self._lock = threading.Lock()
+        self._contexts: dict[bool, ssl.SSLContext] = {}
 
     def get(self, url: str, headers: Mapping[str, str], *, max_bytes: int = MAX_BODY) -> Reply:
-        if self._proxies is None:
-            self._proxies = proxies_from(self.env)
         where = target(url, self._proxies)
         sent = {"User-Agent": USER_AGENT, **headers}
         # Ranges count bytes of the file as stored: no compression for them.
