@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
@@ -39,6 +38,7 @@ from keyring_idx.resolver.config import Index, Settings
 from keyring_idx.resolver.credentials import CredentialKind
 from keyring_idx.resolver.errors import MetadataError, ResolverError
 from keyring_idx.resolver.metadata import CoreMetadata
+from keyring_idx.resolver.once import Once
 from keyring_idx.resolver.outcome import Graph, Pin, Resolved, Skipped, Step, Unresolved
 from keyring_idx.resolver.resolve import PageFetcher, policy_of, resolve_all, resolve_one
 from keyring_idx.resolver.select import (
@@ -57,31 +57,6 @@ DIRECT = "(direct)"  # required_by of a requirement given on the command line or
 # A candidate whose metadata's Requires-Python excludes the target depends on this name, which
 # nothing provides: resolvelib then backtracks past it, as uv does.
 PYTHON = NormalizedName("<python>")
-
-
-class Once:
-    """Compute each key's value once, whichever thread asks first; the others wait for it."""
-
-    def __init__(self) -> None:
-        self._futures: dict[object, Future[object]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: object, compute: Callable[[], T]) -> T:
-        with self._lock:
-            future = self._futures.get(key)
-            owner = future is None
-            if future is None:
-                future = self._futures[key] = Future()
-        if owner:
-            try:
-                future.set_result(compute())
-            except BaseException as exc:
-                future.set_exception(exc)
-        return future.result()  # type: ignore[return-value]
-
-    def started(self, key: object) -> bool:
-        with self._lock:
-            return key in self._futures
 
 
 class PageCache:

@@ -16,10 +16,8 @@ import hashlib
 import io
 import re
 import struct
-import threading
 import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from email.parser import BytesParser
 from functools import lru_cache
@@ -30,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from keyring_idx.resolver.config import Index
 from keyring_idx.resolver.errors import MetadataError
+from keyring_idx.resolver.once import Once
 from keyring_idx.resolver.simple import DistFile
 
 if TYPE_CHECKING:
@@ -235,21 +234,11 @@ class MetadataSource:
         self._client = client
         self._build = build
         self._no_build = no_build
-        self._cache: dict[str, Future[CoreMetadata]] = {}
-        self._lock = threading.Lock()
+        self._once = Once()
 
     def get(self, index: Index, file: DistFile) -> CoreMetadata:
-        with self._lock:
-            future = self._cache.get(file.url)
-            owner = future is None
-            if future is None:
-                future = self._cache[file.url] = Future()
-        if owner:
-            try:
-                future.set_result(self._fetch(index, file))
-            except Exception as exc:  # handed to every waiter, raised below
-                future.set_exception(exc)
-        return future.result()
+        # a failure is handed to every thread that asks, as the first one saw it
+        return self._once.get(file.url, lambda: self._fetch(index, file))
 
     def _fetch(self, index: Index, file: DistFile) -> CoreMetadata:
         if file.core_metadata is not None:
