@@ -43,7 +43,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from keyring_idx.resolver.plan import lock_scope
         from keyring_idx.resolver.select import make_target
         from keyring_idx.resolver.store_source import StoreSource
-        from store.network import NetworkSettings
 
     env = dict(os.environ)
     project_dir = Path(args.project or ".").resolve()
@@ -55,12 +54,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             raise CliError(f"no pyproject.toml in {project_dir} or above; pass --project DIR")
         settings, _, requirements = lock_scope(project_dir, env, project)
         netrc_data, _ = read_netrc(env)
-        with IndexClient(
-            NetworkSettings.from_env(env, system_certs=settings.system_certs),
-            env=env,
-            store=StoreSource(env),
-            netrc_data=netrc_data,
-            insecure_hosts=settings.allow_insecure_host,
+        with IndexClient.for_settings(
+            settings, env, store=StoreSource(env), netrc_data=netrc_data
         ) as client:
             result = audit(
                 list(requirements),

@@ -26,7 +26,6 @@ from keyring_idx.resolver.selection import Selection
 from keyring_idx.resolver.simple import DistFile
 from keyring_idx.resolver.store_source import StoreSource
 from keyring_idx.resolver.uv_store import UvPlaintextStore
-from store.network import NetworkSettings
 
 
 def run(args: argparse.Namespace, store: CredentialSource | None = None) -> int:
@@ -77,13 +76,11 @@ def _run(args: argparse.Namespace, store: CredentialSource | None) -> int:
         say(f"idx-auth: {netrc_note}")
     source = store if store is not None else StoreSource(env)
     uv_store = UvPlaintextStore(env)
-    network = NetworkSettings.from_env(env, system_certs=settings.system_certs)
-    with IndexClient(
-        network,
-        env=env,
+    with IndexClient.for_settings(
+        settings,
+        env,
         store=source,
         netrc_data=netrc_data,
-        insecure_hosts=settings.allow_insecure_host,
         uv_store=uv_store,
         keyring_provider=settings.keyring_provider,
     ) as client:

@@ -149,13 +149,7 @@ def _probes(
     names = network.dependency_names(uv.roots)
     source = StoreSource(env, opener=lambda: gather.open_vault(env))
     checks: list[Check] = []
-    with IndexClient(
-        NetworkSettings.from_env(env, system_certs=settings.system_certs),
-        env=env,
-        store=source,
-        netrc_data=netrc_data,
-        insecure_hosts=settings.allow_insecure_host,
-    ) as client:
+    with IndexClient.for_settings(settings, env, store=source, netrc_data=netrc_data) as client:
         for f, username in zip(facts, usernames, strict=True):
             if is_local(f.index):
                 continue  # a directory: nothing to authenticate

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from packaging.utils import NormalizedName
 
-from keyring_idx.resolver.config import Index, strip_userinfo
+from keyring_idx.resolver.config import Index, Settings, strip_userinfo
 from keyring_idx.resolver.connections import (
     MAX_BODY,
     MAX_DOWNLOAD,
@@ -120,6 +120,29 @@ class IndexClient:
         self._flat: dict[str, PageResult] = {}
         self._lock = threading.Lock()
         self._flat_locks: dict[str, threading.Lock] = {}
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        env: Mapping[str, str],
+        *,
+        store: CredentialSource | None = None,
+        netrc_data: Netrc | None = None,
+        uv_store: CredentialSource | None = None,
+        keyring_provider: str | None = None,
+    ) -> IndexClient:
+        """A client on the network ``settings`` and ``env`` describe: trust roots (and
+        ``system-certs``), client certificate, proxies, ``allow-insecure-host``."""
+        return cls(
+            NetworkSettings.from_env(env, system_certs=settings.system_certs),
+            env=env,
+            store=store,
+            netrc_data=netrc_data,
+            insecure_hosts=settings.allow_insecure_host,
+            uv_store=uv_store,
+            keyring_provider=keyring_provider,
+        )
 
     def close(self) -> None:
         self._transport.close()
