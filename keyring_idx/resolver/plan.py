@@ -148,7 +148,9 @@ def lock_scope(
     workspace = read_workspace(project_dir)
     if workspace is None:
         layers = tuple(read_layers(project_dir, env))
-        settings = build_settings(CliOptions(), env, layers, project.sources)
+        settings = build_settings(
+            CliOptions(), env, layers, project.sources, mode="pip", base_dir=str(project_dir)
+        )
         return settings, layers, project.dependencies
     layers = tuple(read_layers(project_dir, env, workspace))
     settings = lock_settings(workspace, layers, env, CliOptions())
