@@ -42,8 +42,12 @@ def client(
     *,
     env: dict[str, str] | None = None,
     store: FakeStore | None = None,
+    uv_store: FakeStore | None = None,
     netrc: Netrc | None = None,
+    provider: str | None = None,
 ) -> tuple[IndexClient, list[httpx.Request]]:
+    """A client answered by ``handler``, and the requests it made. ``provider`` None: our
+    store is asked whenever a search runs (doctor's probe); else uv's keyring-provider."""
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -56,6 +60,8 @@ def client(
         store=store,
         netrc_data=netrc,
         transport=HandlerTransport(record),
+        uv_store=uv_store,
+        keyring_provider=provider,
     )
     return c, seen
 
@@ -198,22 +204,7 @@ def _uv_client(
     netrc: Netrc | None = None,
     provider: str = "disabled",
 ) -> tuple[IndexClient, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return handler(request)
-
-    c = IndexClient(
-        NetworkSettings(),
-        env=env or {},
-        store=store,
-        netrc_data=netrc,
-        transport=HandlerTransport(record),
-        uv_store=uv_store,
-        keyring_provider=provider,
-    )
-    return c, seen
+    return client(handler, env=env, store=store, uv_store=uv_store, netrc=netrc, provider=provider)
 
 
 def test_url_userinfo_beats_env_and_is_not_merged_with_it() -> None:
